@@ -1,0 +1,23 @@
+"""Errors the tap reports to people as one line, without a traceback.
+
+Each message names what the user has to change (a setting, a key, a window). No message may
+contain the API key: the constructors never receive it.
+"""
+
+from __future__ import annotations
+
+
+class VisionOneError(Exception):
+    """An expected failure with a message written for the person running the tap."""
+
+
+class SettingsError(VisionOneError):
+    """A setting is missing or invalid; raised before any request is sent."""
+
+
+class AuthError(VisionOneError):
+    """Vision One refused the API key (401) or its role (403); retrying cannot help."""
+
+
+class WindowFailedError(VisionOneError):
+    """A time window could not be fetched after retries; state stays before it."""

@@ -1,0 +1,303 @@
+"""TapVisionOne: the settings (declared once, secrets flagged) and the list of streams."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+import typing as t
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from urllib.parse import urlsplit
+
+import click
+import urllib3
+from singer_sdk import Tap
+from singer_sdk import typing as th
+
+from tap_visionone.client import REGIONS
+from tap_visionone.errors import SettingsError, VisionOneError
+from tap_visionone.ratelimit import RateLimiter
+from tap_visionone.streams.search import SEARCH_PAGE_SIZES, STREAMS
+from tap_visionone.windows import format_api_time, parse_datetime, parse_duration
+
+DEFAULT_START = timedelta(days=1)  # the search API's own default range is the last 24 hours
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Settings checked and converted once, before any request."""
+
+    base_url: str
+    start: datetime
+    end: datetime
+    window_size: timedelta
+    window_size_text: str
+    query: str
+    page_size: int
+    max_workers: int
+    request_timeout: float
+    verify_ssl: bool
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_base_url(config: dict) -> str:
+    """``api_url`` wins over ``region``; plain http is only allowed to this machine."""
+    api_url = (config.get("api_url") or "").strip()
+    if not api_url:
+        region = (config.get("region") or "us").strip().lower()
+        if region not in REGIONS:
+            raise SettingsError(
+                f"Invalid setting `region`: {region!r} is not a Vision One region "
+                f"(one of {', '.join(REGIONS)}), or set `api_url`."
+            )
+        return REGIONS[region]
+    parts = urlsplit(api_url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise SettingsError(f"Invalid setting `api_url`: {api_url!r} is not an http(s) URL.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise SettingsError(
+            f"Invalid setting `api_url`: plain http to {parts.hostname} would send the API key "
+            "unencrypted; use https (http is only allowed to 127.0.0.1/localhost)."
+        )
+    path = parts.path.rstrip("/")
+    if path.endswith("/v3.0"):
+        path = path[: -len("/v3.0")]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _number(config: dict, name: str, default: float, kind: type = int) -> t.Any:
+    value = config.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        if isinstance(value, bool) or (kind is int and float(value) != int(float(value))):
+            raise ValueError
+        return kind(float(value)) if kind is int else kind(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"Invalid setting `{name}`: {value!r} is not a number.") from None
+
+
+def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
+    """Check every setting that JSON Schema cannot, with one message naming the setting."""
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    if not str(config.get("api_key") or "").strip():
+        raise SettingsError(
+            "Missing setting `api_key`: set it in the config or as TAP_VISIONONE_API_KEY "
+            "(a Vision One API key with the Search role permission)."
+        )
+    base_url = resolve_base_url(config)
+    lag = parse_duration(config.get("lag", "10m"), setting="lag")
+    end = now - lag
+    if config.get("end_date"):
+        end = min(end, parse_datetime(config["end_date"], setting="end_date"))
+    start = (
+        parse_datetime(config["start_date"], setting="start_date")
+        if config.get("start_date")
+        else now - DEFAULT_START
+    )
+    if config.get("end_date") and start >= parse_datetime(config["end_date"], setting="end_date"):
+        raise SettingsError(
+            f"Invalid setting `end_date`: {config['end_date']} is not after `start_date` "
+            f"{format_api_time(start)}."
+        )
+    if start > now:
+        raise SettingsError(f"Invalid setting `start_date`: {config['start_date']} is in the future.")
+    page_size = _number(config, "page_size", 5000)
+    if page_size not in SEARCH_PAGE_SIZES:
+        raise SettingsError(
+            f"Invalid setting `page_size`: {page_size} is not allowed by the API "
+            f"(one of {', '.join(map(str, SEARCH_PAGE_SIZES))})."
+        )
+    window_text = str(config.get("window_size", "1h"))
+    window_size = parse_duration(window_text, setting="window_size")
+    if window_size < timedelta(seconds=1):
+        raise SettingsError("Invalid setting `window_size`: it must be at least 1s.")
+    max_workers = _number(config, "max_workers", 4)
+    if not 1 <= max_workers <= 32:
+        raise SettingsError(f"Invalid setting `max_workers`: {max_workers} is not between 1 and 32.")
+    for name in ("rate_limit_per_second", "rate_limit_per_minute", "rate_limit_per_hour"):
+        if _number(config, name, 0) < 0:
+            raise SettingsError(f"Invalid setting `{name}`: it must be 0 (no limit) or more.")
+    timeout = _number(config, "request_timeout", 90.0, float)
+    if timeout <= 0:
+        raise SettingsError(f"Invalid setting `request_timeout`: {timeout:g} must be more than 0 seconds.")
+    query = str(config.get("query") or "*").strip() or "*"
+    return RunSettings(
+        base_url=base_url,
+        start=start,
+        end=end,
+        window_size=window_size,
+        window_size_text=window_text,
+        query=query,
+        page_size=page_size,
+        max_workers=max_workers,
+        request_timeout=timeout,
+        verify_ssl=bool(config.get("verify_ssl", True)),
+    )
+
+
+class TapVisionOne(Tap):
+    """Singer tap for Trend Vision One (API v3.0)."""
+
+    name = "tap-visionone"
+    package_name = "visionone-connectors"
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "api_key",
+            th.StringType,
+            required=True,
+            secret=True,
+            title="API key",
+            description="Vision One API key (Administration > API Keys). Its role needs the "
+            "View, filter, and search permission of each API read. Never logged.",
+        ),
+        th.Property(
+            "region",
+            th.StringType,
+            default="us",
+            allowed_values=list(REGIONS),
+            description="Vision One region of the tenant; picks the API host "
+            "(us = api.xdr.trendmicro.com, jp = api.xdr.trendmicro.co.jp, ...). Ignored when api_url is set.",
+        ),
+        th.Property(
+            "api_url",
+            th.StringType,
+            description="API base URL, overriding region (e.g. a proxy, or the local simulator "
+            "http://127.0.0.1:8777). https only, except to loopback addresses.",
+        ),
+        th.Property(
+            "start_date",
+            th.StringType,
+            description="First moment to fetch, as a date (2024-10-01, midnight UTC) or an ISO 8601 "
+            "date-time; inclusive. Default: 24 hours before the run. A saved bookmark wins when later.",
+        ),
+        th.Property(
+            "end_date",
+            th.StringType,
+            description="Moment to stop at, exclusive, as a date or ISO 8601 date-time. "
+            "Default: now minus `lag`.",
+        ),
+        th.Property(
+            "lag",
+            th.StringType,
+            default="10m",
+            description="How far behind now an open-ended sync stops, so events the API has not "
+            "indexed yet are fetched by the next run instead of being skipped (e.g. 10m, 1h).",
+        ),
+        th.Property(
+            "query",
+            th.StringType,
+            default="*",
+            description="TMV1-Query filter sent with every search request, e.g. "
+            "`productCode:sao and act:Block`; `*` fetches everything.",
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType,
+            default=5000,
+            allowed_values=list(SEARCH_PAGE_SIZES),
+            description="Records per page (the API's `top`): 50, 100, 500, 1000 or 5000.",
+        ),
+        th.Property(
+            "window_size",
+            th.StringType,
+            default="1h",
+            description="Length of each time window fetched as a unit (e.g. 15m, 1h, 1d). The bookmark "
+            "advances window by window; a window's records are held in memory until emitted.",
+        ),
+        th.Property(
+            "max_workers",
+            th.IntegerType,
+            default=4,
+            description="Windows fetched at the same time (1 to 32), all through one rate limiter.",
+        ),
+        th.Property(
+            "rate_limit_per_second",
+            th.IntegerType,
+            default=0,
+            description="Most requests started in any 1-second span, across all workers (0 = no limit).",
+        ),
+        th.Property(
+            "rate_limit_per_minute",
+            th.IntegerType,
+            default=450,
+            description="Most requests in any 60-second span (Vision One counts 60-second windows; "
+            "its documented figure is 500 per API). 0 = no limit.",
+        ),
+        th.Property(
+            "rate_limit_per_hour",
+            th.IntegerType,
+            default=0,
+            description="Most requests in any 1-hour span (0 = no limit).",
+        ),
+        th.Property(
+            "request_timeout",
+            th.NumberType,
+            default=90,
+            description="Seconds to wait for an answer before the attempt counts as failed and is "
+            "retried (Vision One itself gives up after 60 s with a 504).",
+        ),
+        th.Property(
+            "verify_ssl",
+            th.BooleanType,
+            default=True,
+            description="Verify the API's TLS certificate. Turn off only for a test proxy "
+            "(a warning is logged).",
+        ),
+    ).to_dict()
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Fail with one line naming the setting, before any request is sent.
+
+        The tap's own checks run first (their messages name the setting and say what to do);
+        JSON Schema validation then catches anything they do not cover.
+        """
+        _ = self.run_settings
+        errors = super()._validate_config(raise_errors=False)
+        if errors and raise_errors:
+            raise SettingsError(f"Invalid settings: {errors[0]}")
+        return errors
+
+    @cached_property
+    def run_settings(self) -> RunSettings:
+        settings = read_run_settings(dict(self.config))
+        if not settings.verify_ssl:
+            self.logger.warning("verify_ssl is false: the API's TLS certificate is not checked.")
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        return settings
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """The one limiter every request of every stream and worker goes through."""
+        return RateLimiter(
+            per_second=self.config.get("rate_limit_per_second", 0),
+            per_minute=self.config.get("rate_limit_per_minute", 450),
+            per_hour=self.config.get("rate_limit_per_hour", 0),
+        )
+
+    def discover_streams(self) -> list:
+        return [stream_class(tap=self) for stream_class in STREAMS]
+
+
+def main() -> None:
+    """Console script: expected failures print one line and exit 1, without a traceback."""
+    try:
+        TapVisionOne.cli()
+    except VisionOneError as exc:
+        click.echo(f"tap-visionone: error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
