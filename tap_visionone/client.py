@@ -47,7 +47,7 @@ REGIONS: dict[str, str] = {
 
 RETRY_BASE_SECONDS = 0.5
 RETRY_CAP_SECONDS = 60.0
-MAX_TRIES = 6
+MAX_TRIES = 5
 _TAGS = re.compile(r"<[^>]+>")
 
 

@@ -138,12 +138,21 @@ def fetch_in_order(
     ``stop`` is set so workers give up their remaining requests instead of running on.
     """
     ahead = max(1, 2 * max_workers)
+
+    def guarded(window: Window) -> T:
+        # A failure stops the other workers at once, before the caller even sees it.
+        try:
+            return fetch(window)
+        except BaseException:
+            stop.set()
+            raise
+
     pending: deque[tuple[Window, Future[T]]] = deque()
     todo = iter(windows)
     pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="window")
     try:
         for window in todo:
-            pending.append((window, pool.submit(fetch, window)))
+            pending.append((window, pool.submit(guarded, window)))
             if len(pending) >= ahead:
                 break
         while pending:
@@ -151,7 +160,7 @@ def fetch_in_order(
             result = future.result()
             next_window = next(todo, None)
             if next_window is not None:
-                pending.append((next_window, pool.submit(fetch, next_window)))
+                pending.append((next_window, pool.submit(guarded, next_window)))
             yield window, result
     finally:
         stop.set()

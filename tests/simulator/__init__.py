@@ -1,0 +1,12 @@
+"""A local fake of the Trend Vision One v3.0 API for tests, `make demo` and benchmarks.
+
+``Simulator`` serves seeded detections over real HTTP on 127.0.0.1 with the API's paths, headers,
+paging, filters, error bodies, rate limit and injectable faults; ``python -m tests.simulator`` runs it
+from the command line (and ``... count`` prints how many detections a range holds).
+"""
+
+from tests.simulator.data import Dataset
+from tests.simulator.query import QueryError, parse
+from tests.simulator.server import Simulator, SimulatorConfig
+
+__all__ = ["Dataset", "QueryError", "Simulator", "SimulatorConfig", "parse"]

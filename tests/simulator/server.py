@@ -1,0 +1,412 @@
+"""The simulator's HTTP side: a threaded HTTP/1.1 server on 127.0.0.1 that plays Vision One v3.0.
+
+Every request goes through the same gate, in the order a real gateway would apply it: method, path,
+bearer key, scripted faults, the 60-second rate limit, random faults, then the endpoint itself; then
+``latency_ms`` (plus a stall for ``timeout`` faults) before the answer. Requests are recorded (key
+redacted) so tests can assert what a client sent; ``/_simulator/stats`` is the only unauthenticated path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tests.simulator import detections
+from tests.simulator.data import Dataset, parse_time
+from tests.simulator.detections import ApiError, TokenCodec
+from tests.simulator.faults import Fault, FaultPlan
+from tests.simulator.query import parse
+from tests.simulator.ratelimit import SlidingWindow
+
+HEALTH_PATH = "/v3.0/healthcheck/connectivity"
+STATS_PATH = "/_simulator/stats"
+API_PATHS = (detections.PATH, HEALTH_PATH)
+REDACTED = "REDACTED"
+JSON_TYPE = "application/json; charset=utf-8"
+_ERROR_CODES = {
+    400: "BadRequest",
+    401: "InvalidCredentials",
+    403: "AccessDenied",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    408: "RequestTimeout",
+    413: "RequestEntityTooLarge",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+}
+_GATEWAY_STATUSES = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+_CONNECTION_ERRORS = (ConnectionError, TimeoutError)
+
+
+@dataclass
+class SimulatorConfig:
+    """Knobs that tests may change while the server runs."""
+
+    latency_ms: float = 0
+    rate_limit_per_minute: int = 0
+    fault_rate: float = 0.0
+    fault_stall_seconds: float = 5.0
+
+
+class Headers(dict[str, str]):
+    """Request headers as received, looked up case-insensitively (as HTTP header names are)."""
+
+    def _key(self, name: object) -> object:
+        if isinstance(name, str):
+            for key in self.keys():
+                if key.lower() == name.lower():
+                    return key
+        return name
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(self._key(name))  # type: ignore[arg-type]
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(self._key(name))
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(self._key(name), default)  # type: ignore[arg-type]
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = JSON_TYPE
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def json_reply(status: int, body: Any, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Reply(status, data, JSON_TYPE, headers)
+
+
+def error_reply(
+    status: int,
+    message: str | None = None,
+    *,
+    retry_after: int = 1,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Reply:
+    """The API's error envelope (429s with ``Retry-After``), or a gateway's HTML page for 502/503/504."""
+    if status in _GATEWAY_STATUSES:
+        text = f"{status} {_GATEWAY_STATUSES[status]}"
+        return Reply(
+            status, f"<html><body><h1>{text}</h1></body></html>".encode(), "text/html; charset=utf-8"
+        )
+    if status == 429:
+        headers = (*headers, ("Retry-After", str(retry_after)))
+    if message is None:
+        message = "Too many API requests" if status == 429 else f"Simulated error {status}."
+    return json_reply(
+        status, {"error": {"code": _ERROR_CODES.get(status, "Error"), "message": message}}, headers
+    )
+
+
+def header_text(value: str | None) -> str | None:
+    """http.server decodes header bytes as latin-1; clients that send UTF-8 mean UTF-8."""
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every answer carries Content-Length
+    timeout = 60  # idle keep-alive connections are dropped after this
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    def version_string(self) -> str:
+        return "visionone-simulator"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.simulator.verbose:
+            sys.stderr.write(f"simulator: {self.address_string()} {format % args}\n")
+
+    def _handle(self) -> None:
+        sim = self.server.simulator
+        arrived = time.time()
+        split = urlsplit(self.path)
+        params = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        declared = self.headers.get("Content-Length", "0")
+        if declared.isdigit() and int(declared):
+            self.rfile.read(int(declared))  # keep the connection usable whatever we answer
+        if split.path == STATS_PATH and self.command == "GET":
+            self._send(json_reply(200, sim.stats()))
+            return
+        headers = Headers(
+            (name, REDACTED if name.lower() == "authorization" else header_text(value) or "")
+            for name, value in self.headers.items()
+        )
+        try:
+            fault, reply = sim.answer(self.command, split.path, params, self.headers)
+        except Exception:  # a simulator bug: say so loudly, but still answer like a server would
+            sys.stderr.write(
+                f"simulator: error answering {self.command} {self.path}:\n{traceback.format_exc()}"
+            )
+            fault, reply = None, error_reply(500, "Simulator error.")
+        entry = {
+            "method": self.command,
+            "path": split.path,
+            "query": params,
+            "headers": headers,
+            "status": 0 if fault == "reset" else reply.status,
+            "fault": fault,
+            "time": arrived,
+        }
+        sim.record(entry)
+        delay = sim.config.latency_ms / 1000 + (sim.config.fault_stall_seconds if fault == "timeout" else 0)
+        if delay > 0 and sim.sleep(delay):
+            self.close_connection = True
+            return
+        if fault == "reset":
+            self._reset()
+            return
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(reply.body)
+        except _CONNECTION_ERRORS:
+            self.close_connection = True  # the client gave up (e.g. its read timeout during a stall)
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP reset and no answer at all."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+    simulator: Simulator
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Client disconnects are normal here (timeouts, resets); anything else is a simulator bug."""
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError) or self.simulator.stopping:
+            return
+        sys.stderr.write(f"simulator: error while serving {client_address}:\n{traceback.format_exc()}")
+
+
+class Simulator:
+    """Vision One v3.0 on ``127.0.0.1``: start it (or use ``with``), point a client at ``base_url``."""
+
+    def __init__(
+        self,
+        seed: int = 1,
+        scale: int = 200,
+        start: str | date = "2024-10-01",
+        days: int = 3,
+        api_key: str = "sim-key",
+        latency_ms: float = 0,
+        rate_limit_per_minute: int = 0,
+        fault_rate: float = 0.0,
+        fault_stall_seconds: float = 5.0,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.dataset = Dataset(seed, scale, start, days)
+        self.config = SimulatorConfig(latency_ms, rate_limit_per_minute, fault_rate, fault_stall_seconds)
+        self.verbose = verbose
+        self._api_key = api_key.encode()
+        self._host, self._port = host, port
+        self._faults = FaultPlan(seed)
+        self._limiter = SlidingWindow(60.0)
+        self._codec = TokenCodec(hashlib.sha256(f"skipToken:{seed}:{scale}:{start}:{days}".encode()).digest())
+        self._requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> Simulator:
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server = _Server((self._host, self._port), _Handler)
+        server.simulator = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="visionone-simulator",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._stopping.set()  # wakes handlers that sleep for latency or a stall
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep unless the simulator stops first; True when it is stopping."""
+        return self._stopping.wait(seconds)
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running; call start() or use it as a context manager")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    # -- data, with the endpoint's semantics (start inclusive, end exclusive) ------------------------
+
+    def _rows(self, start: str | date | datetime | None, end: str | date | datetime | None, query: str):
+        start_ms = None if start is None else parse_time(start)
+        end_ms = None if end is None else parse_time(end)
+        return self.dataset.matching(parse(query), start_ms, end_ms)
+
+    def count_detections(
+        self,
+        start: str | date | datetime | None = None,
+        end: str | date | datetime | None = None,
+        query: str = "*",
+    ) -> int:
+        return len(self._rows(start, end, query))
+
+    def detection_ids(
+        self,
+        start: str | date | datetime | None = None,
+        end: str | date | datetime | None = None,
+        query: str = "*",
+    ) -> set[str]:
+        return {row[1] for row in self._rows(start, end, query)}
+
+    def records(
+        self,
+        start: str | date | datetime | None = None,
+        end: str | date | datetime | None = None,
+        query: str = "*",
+    ) -> list[dict[str, Any]]:
+        """Full records, newest first, as the endpoint would return them (read-only: values are shared)."""
+        return self.dataset.records(self._rows(start, end, query))
+
+    # -- faults and introspection -------------------------------------------------------------------
+
+    def fail_next(self, n: int, status: Fault = 503) -> None:
+        """The next ``n`` authenticated requests answer ``status`` (or ``"timeout"`` / ``"reset"``)."""
+        self._faults.fail_next(n, status)
+
+    def fail_windows(self, start_iso: str, status: Fault = 503) -> None:
+        """Every authenticated request with ``startDateTime == start_iso`` answers ``status``."""
+        self._faults.fail_windows(start_iso, status)
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """A snapshot of the requests received so far, oldest first (``/_simulator/stats`` excluded).
+
+        Each is ``{method, path, query (first value per name), headers (case-insensitive lookup,
+        Authorization "REDACTED"), status (0 for a reset), fault (None, a status, "timeout", "reset"),
+        time (epoch seconds of arrival)}``; a ``timeout`` fault records the status answered after the stall.
+        """
+        with self._lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._requests.append(entry)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            by_status = Counter(str(r["status"]) for r in self._requests)
+            return {"requests": len(self._requests), "by_status": dict(sorted(by_status.items()))}
+
+    # -- the gate ----------------------------------------------------------------------------------
+
+    def _authorized(self, header: str | None) -> bool:
+        scheme, _, key = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(key.strip().encode(), self._api_key)
+
+    def answer(
+        self, method: str, path: str, params: dict[str, str], headers: Any
+    ) -> tuple[Fault | None, Reply]:
+        """Decide the answer to one request: ``(fault or None, reply)``; no I/O, no sleeping."""
+        if path not in API_PATHS:
+            return None, error_reply(404, f"Resource not found: {path}")
+        if method != "GET":
+            return None, error_reply(
+                405, f"Method {method} is not allowed on {path}.", headers=(("Allow", "GET"),)
+            )
+        if not self._authorized(headers.get("Authorization")):
+            return None, error_reply(401, "Invalid or expired API key.")
+        fault = self._faults.scripted(params.get("startDateTime"))
+        if fault is None:
+            wait = self._limiter.acquire(self.config.rate_limit_per_minute)
+            if wait:
+                return None, error_reply(429, retry_after=wait)
+            fault = self._faults.draw(self.config.fault_rate)
+        if isinstance(fault, int):
+            return fault, error_reply(fault)
+        try:
+            if path == HEALTH_PATH:
+                return fault, json_reply(200, {"status": "available"})
+            body = detections.search_detections(
+                self.dataset, params, header_text(headers.get("TMV1-Query")), self.base_url, self._codec
+            )
+            return fault, json_reply(200, body)
+        except ApiError as exc:
+            return fault, json_reply(exc.status, exc.body())

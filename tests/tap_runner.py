@@ -1,0 +1,69 @@
+"""Runs the real `tap-visionone` console script as a subprocess and parses its Singer output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class TapRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    records: list[dict] = field(default_factory=list)
+    states: list[dict] = field(default_factory=list)
+
+    @property
+    def last_state(self) -> dict | None:
+        return self.states[-1] if self.states else None
+
+    def ids(self, stream: str = "detections", key: str = "uuid") -> list[str]:
+        return [r["record"][key] for r in self.records if r["stream"] == stream]
+
+
+def parse_messages(stdout: str) -> tuple[list[dict], list[dict]]:
+    records, states = [], []
+    for line in stdout.splitlines():
+        if not line.strip():
+            continue
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            records.append(message)
+        elif message["type"] == "STATE":
+            states.append(message["value"])
+    return records, states
+
+
+def run_tap(
+    tmp_path: Path,
+    config: dict,
+    *,
+    state: dict | None = None,
+    executable: str = "tap-visionone",
+    timeout: float = 240,
+    env: dict | None = None,
+) -> TapRun:
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    args = [str(BIN / executable), "--config", str(config_file)]
+    if state is not None:
+        state_file = tmp_path / "state.json"
+        state_file.write_text(json.dumps(state))
+        args += ["--state", str(state_file)]
+    proc = subprocess.run(
+        args, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, check=False
+    )
+    records, states = parse_messages(proc.stdout) if proc.returncode == 0 else ([], [])
+    if proc.returncode != 0:
+        try:
+            records, states = parse_messages(proc.stdout)
+        except json.JSONDecodeError:
+            pass
+    return TapRun(proc.returncode, proc.stdout, proc.stderr, records, states)

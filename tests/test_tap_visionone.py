@@ -1,0 +1,208 @@
+"""tap-visionone against the simulator over real HTTP: counts, state, resume, faults, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.simulator import Simulator
+from tests.tap_runner import BIN, parse_messages, run_tap
+
+START, END = "2024-10-01T00:00:00Z", "2024-10-04T00:00:00Z"
+
+
+def config_for(sim: Simulator, **overrides: object) -> dict:
+    config = {
+        "api_key": "sim-key",
+        "api_url": sim.base_url,
+        "start_date": START,
+        "end_date": END,
+        "window_size": "6h",
+        "page_size": 100,
+        "max_workers": 4,
+        "rate_limit_per_minute": 0,
+    }
+    config.update(overrides)
+    return config
+
+
+def assert_one_line_error(stderr: str, *needles: str) -> str:
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("tap-visionone: error:")]
+    assert len(errors) == 1, stderr
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+    return errors[0]
+
+
+def test_full_sync_emits_every_detection_once_in_window_order(tmp_path: Path, visionone_sim: Simulator) -> None:
+    run = run_tap(tmp_path, config_for(visionone_sim))
+    assert run.returncode == 0, run.stderr
+    ids = run.ids()
+    assert len(ids) == visionone_sim.count_detections(START, END)
+    assert set(ids) == visionone_sim.detection_ids(START, END)
+    assert len(set(ids)) == len(ids)
+    times = [r["record"]["eventTime"] for r in run.records]
+    assert times == sorted(times)  # windows in order, each window oldest first
+    # the bookmark is the end of the range, in the replication key's unit (epoch ms)
+    bookmark = run.last_state["bookmarks"]["detections"]
+    assert bookmark["replication_key"] == "eventTime"
+    assert bookmark["replication_key_value"] == 1728000000000  # 2024-10-04T00:00:00Z
+
+
+def test_state_advances_once_per_window(tmp_path: Path, visionone_sim: Simulator) -> None:
+    run = run_tap(tmp_path, config_for(visionone_sim, window_size="1d"))
+    values = [s["bookmarks"]["detections"].get("replication_key_value") for s in run.states]
+    window_ends = [1727827200000, 1727913600000, 1728000000000]
+    assert [v for v in values if v is not None][: len(window_ends)] == window_ends
+    # each STATE comes after the last record of its window
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    for index, message in enumerate(lines):
+        if message["type"] == "STATE":
+            value = message["value"]["bookmarks"]["detections"].get("replication_key_value")
+            emitted_before = [m["record"]["eventTime"] for m in lines[:index] if m["type"] == "RECORD"]
+            emitted_after = [m["record"]["eventTime"] for m in lines[index:] if m["type"] == "RECORD"]
+            assert all(t < value for t in emitted_before)
+            assert all(t >= value for t in emitted_after)
+
+
+def test_second_run_with_state_emits_nothing(tmp_path: Path, visionone_sim: Simulator) -> None:
+    first = run_tap(tmp_path, config_for(visionone_sim))
+    assert first.returncode == 0 and first.records
+    before = len(visionone_sim.requests)
+    second = run_tap(tmp_path, config_for(visionone_sim), state=first.last_state)
+    assert second.returncode == 0, second.stderr
+    assert second.records == []
+    assert len(visionone_sim.requests) == before  # nothing left to ask for
+
+
+def test_query_filters_as_the_api_does(tmp_path: Path, visionone_sim: Simulator) -> None:
+    query = "(productCode:sao or productCode:xes) and act:Block"
+    run = run_tap(tmp_path, config_for(visionone_sim, query=query))
+    assert run.returncode == 0, run.stderr
+    expected = visionone_sim.detection_ids(START, END, query=query)
+    assert 0 < len(expected) < visionone_sim.count_detections(START, END)
+    assert set(run.ids()) == expected and len(run.ids()) == len(expected)
+    sent = {r["headers"].get("TMV1-Query") for r in visionone_sim.requests[-3:]}
+    assert sent == {query}  # resent on every page
+
+
+def test_sequential_and_parallel_runs_give_identical_output(tmp_path: Path, visionone_sim: Simulator) -> None:
+    one = run_tap(tmp_path, config_for(visionone_sim, max_workers=1))
+    four = run_tap(tmp_path, config_for(visionone_sim, max_workers=4))
+    assert one.ids() == four.ids()
+
+
+def test_requests_respect_the_shared_rate_limit(tmp_path: Path, visionone_sim: Simulator) -> None:
+    before = len(visionone_sim.requests)
+    run = run_tap(tmp_path, config_for(visionone_sim, window_size="2h", rate_limit_per_second=5, max_workers=8))
+    assert run.returncode == 0, run.stderr
+    sent = sorted(r["time"] for r in visionone_sim.requests[before:])
+    assert len(sent) >= 30  # enough requests for the limit to bind
+    # 8 workers, yet no 1-second span holds more than 5 requests (10 ms slack for clock reads)
+    for i, t0 in enumerate(sent):
+        assert sum(1 for t1 in sent[i:] if t1 - t0 < 0.99) <= 5
+
+
+def test_sigkill_midway_then_resume_loses_nothing(tmp_path: Path) -> None:
+    with Simulator(seed=3, scale=400, start="2024-10-01", days=3, api_key="sim-key", latency_ms=60) as sim:
+        config = config_for(sim, window_size="2h", page_size=50, max_workers=2)
+        config_file = tmp_path / "config.json"
+        config_file.write_text(json.dumps(config))
+        out_file = tmp_path / "first.jsonl"
+        with out_file.open("w") as out:
+            proc = subprocess.Popen(
+                [str(BIN / "tap-visionone"), "--config", str(config_file)], stdout=out, stderr=subprocess.DEVNULL
+            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                text = out_file.read_text()
+                if text.count('"type":"STATE"') + text.count('"type": "STATE"') >= 4:
+                    break
+                time.sleep(0.05)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        text = out_file.read_text()
+        complete = text[: text.rfind("\n") + 1]  # a killed writer may leave half a line
+        first_records, first_states = parse_messages(complete)
+        assert first_states, "the run was killed before its first window completed"
+        emitted = [m["record"]["uuid"] for m in first_records]
+        assert len(emitted) < sim.count_detections(START, END), "kill came too late to test a resume"
+
+        resume = run_tap(tmp_path, config, state=first_states[-1])
+        assert resume.returncode == 0, resume.stderr
+        union = set(emitted) | set(resume.ids())
+        assert union == sim.detection_ids(START, END)
+        # duplicates only from the one window that was in progress when the run was killed
+        dupes = Counter(emitted + resume.ids())
+        duplicated = [u for u, n in dupes.items() if n > 1]
+        assert len(duplicated) <= 400 * 2 / 24 * 1.5
+
+
+def test_429_and_5xx_are_retried_and_complete(tmp_path: Path) -> None:
+    with Simulator(seed=5, scale=300, start="2024-10-01", days=3, api_key="sim-key", fault_rate=0.3) as sim:
+        sim.fail_next(3, status=429)
+        run = run_tap(tmp_path, config_for(sim, request_timeout=2), env={})
+        assert run.returncode == 0, run.stderr
+        assert set(run.ids()) == sim.detection_ids(START, END)
+        assert len(run.ids()) == sim.count_detections(START, END)
+        statuses = Counter(r["status"] for r in sim.requests)
+        assert statuses[429] >= 3 and (statuses[500] + statuses[503]) > 0
+        assert "sim-key" not in run.stderr
+
+
+def test_window_failing_every_retry_stops_the_run_naming_it_and_keeps_state(tmp_path: Path) -> None:
+    with Simulator(seed=5, scale=100, start="2024-10-01", days=3, api_key="sim-key") as sim:
+        sim.fail_windows("2024-10-02T00:00:00Z", status=503)
+        run = run_tap(tmp_path, config_for(sim, window_size="1d", max_workers=1))
+        assert run.returncode == 1
+        assert_one_line_error(run.stderr, "2024-10-02T00:00:00Z..2024-10-03T00:00:00Z", "503")
+        # state never moved past the failed window; every record before it was emitted
+        values = [s["bookmarks"]["detections"].get("replication_key_value") for s in run.states]
+        assert max(v for v in values if v) == 1727827200000
+        assert set(run.ids()) == sim.detection_ids("2024-10-01T00:00:00Z", "2024-10-02T00:00:00Z")
+        failed = [r for r in sim.requests if r["query"].get("startDateTime") == "2024-10-02T00:00:00Z"]
+        assert len(failed) == 5  # tried, then given up
+
+
+def test_wrong_key_fails_fast_with_one_line_and_no_key(tmp_path: Path, visionone_sim: Simulator) -> None:
+    before = len(visionone_sim.requests)
+    secret = "wrong-key-0123456789abcdef"
+    run = run_tap(tmp_path, config_for(visionone_sim, api_key=secret, window_size="1d", max_workers=1))
+    assert run.returncode == 1
+    line = assert_one_line_error(run.stderr, "`api_key`", "401")
+    assert secret not in run.stderr + run.stdout and secret not in line
+    assert len(visionone_sim.requests) - before == 1  # no retries
+
+
+@pytest.mark.parametrize(
+    ("overrides", "setting"),
+    [
+        ({"start_date": "2024-10-40"}, "`start_date`"),
+        ({"start_date": "2024-10-05", "end_date": "2024-10-01"}, "`end_date`"),
+        ({"api_url": None, "region": "atlantis"}, "`region`"),
+        ({"page_size": 250}, "`page_size`"),
+        ({"api_key": ""}, "`api_key`"),
+        ({"window_size": "soon"}, "`window_size`"),
+        ({"max_workers": 0}, "`max_workers`"),
+        ({"rate_limit_per_minute": -1}, "`rate_limit_per_minute`"),
+        ({"api_url": "http://api.example.com"}, "`api_url`"),
+    ],
+)
+def test_invalid_settings_fail_before_any_request(
+    tmp_path: Path, visionone_sim: Simulator, overrides: dict, setting: str
+) -> None:
+    config = {k: v for k, v in {**config_for(visionone_sim), **overrides}.items() if v is not None}
+    before = len(visionone_sim.requests)
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 1
+    assert_one_line_error(run.stderr, setting)
+    assert len(visionone_sim.requests) == before
+    assert run.records == []

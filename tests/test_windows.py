@@ -1,0 +1,121 @@
+"""Unit tests of window planning, parsing and the ordered parallel fetch."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tap_visionone.errors import SettingsError
+from tap_visionone.windows import (
+    Window,
+    fetch_in_order,
+    format_api_time,
+    from_epoch_ms,
+    parse_datetime,
+    parse_duration,
+    plan_windows,
+)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_windows_cover_range_without_gaps_or_overlap() -> None:
+    start, end = utc(2024, 10, 1, 0, 30, 15), utc(2024, 10, 2, 3, 0, 0)
+    windows = plan_windows(start, end, timedelta(hours=1))
+    assert windows[0].start == start
+    assert windows[-1].end == end
+    for before, after in zip(windows, windows[1:], strict=False):
+        assert before.end == after.start
+    # inner edges sit on the hour grid so a resumed run asks for the same windows
+    assert windows[0].end == utc(2024, 10, 1, 1)
+    assert all(w.start.minute == 0 and w.start.second == 0 for w in windows[1:])
+    assert len(windows) == 27
+
+
+def test_no_windows_for_empty_range() -> None:
+    assert plan_windows(utc(2024, 10, 1), utc(2024, 10, 1), timedelta(hours=1)) == []
+
+
+def test_window_params_are_whole_second_utc() -> None:
+    window = Window(utc(2024, 10, 1), utc(2024, 10, 1, 1))
+    assert window.start_param == "2024-10-01T00:00:00Z"
+    assert window.end_param == "2024-10-01T01:00:00Z"
+    assert window.end_ms == 1727744400000
+    assert from_epoch_ms(window.end_ms + 999) == window.end
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("1h", 3600), ("15m", 900), ("1d", 86400), ("90s", 90), ("PT2H", 7200), ("P1D", 86400), (30, 30), ("45", 45)],
+)
+def test_parse_duration(text: str | int, seconds: int) -> None:
+    assert parse_duration(text, setting="window_size").total_seconds() == seconds
+
+
+def test_parse_duration_rejects_nonsense_naming_the_setting() -> None:
+    with pytest.raises(SettingsError, match="`window_size`"):
+        parse_duration("fortnight", setting="window_size")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-10-01", utc(2024, 10, 1)),
+        ("2024-10-01T05:06:07Z", utc(2024, 10, 1, 5, 6, 7)),
+        ("2024-10-01T05:06:07.999Z", utc(2024, 10, 1, 5, 6, 7)),
+        ("2024-10-01T07:06:07+02:00", utc(2024, 10, 1, 5, 6, 7)),
+    ],
+)
+def test_parse_datetime(text: str, expected: datetime) -> None:
+    assert parse_datetime(text, setting="start_date") == expected
+    assert format_api_time(expected).endswith("Z")
+
+
+@pytest.mark.parametrize("text", ["2024-13-01", "yesterday-ish", "2024-02-30"])
+def test_parse_datetime_rejects_bad_dates(text: str) -> None:
+    with pytest.raises(SettingsError, match="`start_date`"):
+        parse_datetime(text, setting="start_date")
+
+
+def test_fetch_in_order_yields_in_window_order_despite_completion_order() -> None:
+    windows = plan_windows(utc(2024, 10, 1), utc(2024, 10, 1, 8), timedelta(hours=1))
+    delays = [0.08, 0.0, 0.05, 0.0, 0.03, 0.0, 0.01, 0.0]
+    finished: list[int] = []
+    lock = threading.Lock()
+
+    def fetch(window: Window) -> int:
+        index = windows.index(window)
+        time.sleep(delays[index])
+        with lock:
+            finished.append(index)
+        return index
+
+    got = [result for _, result in fetch_in_order(windows, fetch, max_workers=4, stop=threading.Event())]
+    assert got == list(range(8))
+    assert finished != sorted(finished)  # workers really finished out of order
+
+
+def test_fetch_in_order_raises_first_failure_and_stops_workers() -> None:
+    windows = plan_windows(utc(2024, 10, 1), utc(2024, 10, 2), timedelta(hours=1))
+    stop = threading.Event()
+    started: list[int] = []
+
+    def fetch(window: Window) -> int:
+        index = windows.index(window)
+        started.append(index)
+        if index == 2:
+            raise RuntimeError("window 2 broke")
+        return index
+
+    got: list[int] = []
+    with pytest.raises(RuntimeError, match="window 2 broke"):
+        for _, result in fetch_in_order(windows, fetch, max_workers=2, stop=stop):
+            got.append(result)
+    assert got == [0, 1]
+    assert stop.is_set()
+    assert len(started) < len(windows)  # bounded look-ahead: not every window was started
