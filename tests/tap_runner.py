@@ -60,10 +60,7 @@ def run_tap(
     proc = subprocess.run(
         args, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, check=False
     )
-    records, states = parse_messages(proc.stdout) if proc.returncode == 0 else ([], [])
-    if proc.returncode != 0:
-        try:
-            records, states = parse_messages(proc.stdout)
-        except json.JSONDecodeError:
-            pass
+    # A failed run may have been cut mid-line; parse only its complete lines.
+    complete = proc.stdout[: proc.stdout.rfind("\n") + 1]
+    records, states = parse_messages(complete)
     return TapRun(proc.returncode, proc.stdout, proc.stderr, records, states)

@@ -42,7 +42,9 @@ def assert_one_line_error(stderr: str, *needles: str) -> str:
     return errors[0]
 
 
-def test_full_sync_emits_every_detection_once_in_window_order(tmp_path: Path, visionone_sim: Simulator) -> None:
+def test_full_sync_emits_every_detection_once_in_window_order(
+    tmp_path: Path, visionone_sim: Simulator
+) -> None:
     run = run_tap(tmp_path, config_for(visionone_sim))
     assert run.returncode == 0, run.stderr
     ids = run.ids()
@@ -102,7 +104,9 @@ def test_sequential_and_parallel_runs_give_identical_output(tmp_path: Path, visi
 
 def test_requests_respect_the_shared_rate_limit(tmp_path: Path, visionone_sim: Simulator) -> None:
     before = len(visionone_sim.requests)
-    run = run_tap(tmp_path, config_for(visionone_sim, window_size="2h", rate_limit_per_second=5, max_workers=8))
+    run = run_tap(
+        tmp_path, config_for(visionone_sim, window_size="2h", rate_limit_per_second=5, max_workers=8)
+    )
     assert run.returncode == 0, run.stderr
     sent = sorted(r["time"] for r in visionone_sim.requests[before:])
     assert len(sent) >= 30  # enough requests for the limit to bind
@@ -119,7 +123,9 @@ def test_sigkill_midway_then_resume_loses_nothing(tmp_path: Path) -> None:
         out_file = tmp_path / "first.jsonl"
         with out_file.open("w") as out:
             proc = subprocess.Popen(
-                [str(BIN / "tap-visionone"), "--config", str(config_file)], stdout=out, stderr=subprocess.DEVNULL
+                [str(BIN / "tap-visionone"), "--config", str(config_file)],
+                stdout=out,
+                stderr=subprocess.DEVNULL,
             )
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:

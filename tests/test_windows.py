@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ def test_windows_cover_range_without_gaps_or_overlap() -> None:
     windows = plan_windows(start, end, timedelta(hours=1))
     assert windows[0].start == start
     assert windows[-1].end == end
-    for before, after in zip(windows, windows[1:], strict=False):
+    for before, after in itertools.pairwise(windows):
         assert before.end == after.start
     # inner edges sit on the hour grid so a resumed run asks for the same windows
     assert windows[0].end == utc(2024, 10, 1, 1)
@@ -51,7 +52,16 @@ def test_window_params_are_whole_second_utc() -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("1h", 3600), ("15m", 900), ("1d", 86400), ("90s", 90), ("PT2H", 7200), ("P1D", 86400), (30, 30), ("45", 45)],
+    [
+        ("1h", 3600),
+        ("15m", 900),
+        ("1d", 86400),
+        ("90s", 90),
+        ("PT2H", 7200),
+        ("P1D", 86400),
+        (30, 30),
+        ("45", 45),
+    ],
 )
 def test_parse_duration(text: str | int, seconds: int) -> None:
     assert parse_duration(text, setting="window_size").total_seconds() == seconds

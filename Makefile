@@ -1,0 +1,50 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+# Each installs what it needs: uv (via pip when missing) and the locked environment (uv.lock).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+# Resolved when a recipe runs, i.e. after `ensure-uv` may have installed it.
+UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+SIM_PORT ?= 8777
+SIM_DATA ?= --seed 1 --scale 2000 --start 2024-10-01 --days 14
+export UV_LINK_MODE ?= copy
+
+.PHONY: help ensure-uv install demo test lint bench clean
+
+help:
+	@echo "make demo   - run tap-visionone -> target-csv with Meltano against the local simulator"
+	@echo "make test   - install everything and run every test"
+	@echo "make bench  - print the benchmark ratios"
+
+ensure-uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+	  python3 -m pip install --quiet uv || python3 -m pip install --quiet --user --break-system-packages uv
+
+install: ensure-uv
+	@$(UV) sync --frozen --quiet
+
+lint: install
+	$(UV) run ruff check .
+
+test: install
+	$(UV) run ruff check .
+	$(UV) run pytest
+
+demo: install
+	@mkdir -p .meltano/run
+	@$(UV) run meltano --environment=demo install >/dev/null 2>&1 || $(UV) run meltano --environment=demo install
+	@$(UV) run python -m tests.simulator --port $(SIM_PORT) $(SIM_DATA) --api-key sim-key > .meltano/run/simulator.log 2>&1 & \
+	  echo $$! > .meltano/run/simulator.pid; \
+	  trap 'kill $$(cat .meltano/run/simulator.pid) 2>/dev/null' EXIT; \
+	  for i in $$(seq 1 100); do grep -q listening .meltano/run/simulator.log && break; sleep 0.1; done; \
+	  grep -q listening .meltano/run/simulator.log || { cat .meltano/run/simulator.log; exit 1; }; \
+	  echo "== simulator: $$(cat .meltano/run/simulator.log | head -1)"; \
+	  TAP_VISIONONE_API_KEY=sim-key $(UV) run meltano --environment=demo run --full-refresh tap-visionone target-csv && \
+	  $(UV) run python -m tests.demo_report --csv output/demo/detections.csv \
+	    --expected "$$($(UV) run python -m tests.simulator count $(SIM_DATA))"
+
+bench: install
+	$(UV) run python benchmarks/target_throughput.py
+	$(UV) run python benchmarks/tap_windows.py
+
+clean:
+	rm -rf output .meltano/run benchmarks/.work
