@@ -1,0 +1,313 @@
+"""How fast is target-csv-flat next to meltanolabs-target-csv on the same Singer input?
+
+Generates N nested, detection-like RECORD messages (seeded, so every run writes the same file) into
+benchmarks/.work/, then times each target as a subprocess reading that file on stdin (wall clock, best
+of --repeat), checks that both wrote the same number of CSV data rows, and prints rows/s, the ratio
+target-csv-flat / meltanolabs-target-csv, and the peak RSS of each process (os.wait4 rusage of that
+one child). Both targets keep the SDK's JSON-schema record validation on; meltanolabs-target-csv
+flattens with the SDK's own flattening (`flattening_enabled: true`, `flattening_max_depth: 3`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+WORK = Path(__file__).resolve().parent / ".work"
+BIN = Path(sys.executable).parent
+STREAM = "detections"
+
+_S = {"type": ["string", "null"]}
+_I = {"type": ["integer", "null"]}
+_DT = {"type": ["string", "null"], "format": "date-time"}
+_LS = {"type": ["array", "null"], "items": {"type": ["string", "null"]}}
+
+
+def _obj(**props: dict) -> dict:
+    return {"type": ["object", "null"], "properties": props}
+
+
+SCHEMA: dict = {
+    "type": "object",
+    "additionalProperties": True,
+    "properties": {
+        "uuid": {"type": "string"},
+        "eventTime": {"type": "integer"},
+        "eventTimeDT": _DT,
+        "rt": _DT,
+        "rt_utc": _DT,
+        "productCode": _S,
+        "pname": _S,
+        "pver": _S,
+        "act": _S,
+        "actResult": _S,
+        "detectionType": _S,
+        "eventName": _S,
+        "eventSubName": _S,
+        "filterRiskLevel": _S,
+        "score": _I,
+        "endpointGUID": _S,
+        "endpointHostName": _S,
+        "endpointIp": _LS,
+        "hostName": _S,
+        "interestedHost": _S,
+        "interestedIp": _LS,
+        "src": _S,
+        "dst": _LS,
+        "spt": _I,
+        "dpt": _I,
+        "request": _S,
+        "processName": _S,
+        "processCmd": _S,
+        "parentCmd": _S,
+        "objectCmd": _LS,
+        "processPid": _I,
+        "processFileHash": _obj(Md5=_S, Sha1=_S, Sha256=_S),
+        "objectFileHash": _obj(Md5=_S, Sha1=_S, Sha256=_S),
+        "fileName": _LS,
+        "filePath": _S,
+        "fileSize": _I,
+        "malName": _S,
+        "malType": _S,
+        "threatName": _S,
+        "mitreMapping": _LS,
+        "tacticId": _LS,
+        "tags": _LS,
+        "mailMsgSubject": _S,
+        "suser": _S,
+        "duser": _LS,
+        "policy": _obj(id=_S, name=_S, rule=_obj(id=_S, name=_S)),
+        "endpoint": _obj(name=_S, os=_obj(name=_S, version=_S), ips=_LS),
+    },
+}
+
+_PRODUCTS = ["sao", "sds", "xes", "pdi", "sae", "ddd", "sca"]
+_ACTS = ["Block", "Allow", "Quarantine", "Clean", "Log", None]
+_EVENTS = ["MALWARE_DETECTION", "SUSPICIOUS_PROCESS", "NETWORK_CONNECTION", "POLICY_VIOLATION"]
+_USERS = ["alice", "bob", "Zoë Müller", "田中太郎", "o'brien", "ops, team", 'say "hi"']
+_OSES = [("Windows", "10.0.19045"), ("Windows Server", "2022"), ("macOS", "14.5"), ("Ubuntu", "22.04")]
+_SUBJECTS = [
+    "Invoice #4411",
+    '=HYPERLINK("http://evil.example","click")',
+    "Réunion, lundi",
+    "line one\nline two",
+    "価格の見積もり",
+    'He said "urgent"',
+]
+_MITRE = ["T1059", "T1059.001", "T1566", "T1204.002", "T1027"]
+
+
+def _hex(rng: random.Random, n: int) -> str:
+    return f"{rng.getrandbits(n * 4):0{n}x}"
+
+
+def _ip(rng: random.Random) -> str:
+    return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+
+
+def make_record(rng: random.Random, i: int, base: datetime) -> dict:
+    """One detection-like record: nested objects, lists, unicode and CSV-hostile text."""
+    when = base + timedelta(milliseconds=i * 137 + rng.randrange(100))
+    ms = int(when.timestamp() * 1000)
+    iso = when.strftime("%Y-%m-%dT%H:%M:%S") + (f".{when.microsecond // 1000:03d}Z" if i % 2 else "Z")
+    host = f"host-{rng.randrange(5000):04d}"
+    os_name, os_ver = rng.choice(_OSES)
+    user = rng.choice(_USERS)
+    cmd = f'powershell.exe -enc "{_hex(rng, 24)}" -w hidden, -nop'
+    if i % 97 == 0:
+        cmd += "\r\nsecond line"
+    record = {
+        "uuid": f"{_hex(rng, 8)}-{_hex(rng, 4)}-{_hex(rng, 4)}-{_hex(rng, 4)}-{_hex(rng, 12)}",
+        "eventTime": ms,
+        "eventTimeDT": iso,
+        "rt": iso,
+        "rt_utc": iso,
+        "productCode": rng.choice(_PRODUCTS),
+        "pname": "Apex One",
+        "pver": f"14.0.{rng.randrange(9999)}",
+        "act": rng.choice(_ACTS),
+        "actResult": rng.choice(["Quarantined", "Passed", "Blocked"]),
+        "detectionType": rng.choice(["File", "Behavior", "Web"]),
+        "eventName": rng.choice(_EVENTS),
+        "eventSubName": rng.choice(["Process", "File", "Network", "Email"]),
+        "filterRiskLevel": rng.choice(["low", "medium", "high", "critical"]),
+        "score": rng.randrange(100),
+        "endpointGUID": f"{_hex(rng, 8)}-{_hex(rng, 4)}-{_hex(rng, 4)}-{_hex(rng, 12)}",
+        "endpointHostName": host,
+        "endpointIp": [_ip(rng) for _ in range(rng.randrange(1, 3))],
+        "hostName": host,
+        "interestedHost": host,
+        "interestedIp": [_ip(rng)],
+        "src": _ip(rng),
+        "dst": [_ip(rng) for _ in range(rng.randrange(0, 3))],
+        "spt": rng.randrange(1024, 65535),
+        "dpt": rng.choice([80, 443, 445, 3389, None]),
+        "request": f'https://cdn{rng.randrange(9)}.example.com/a,b?q="x"&id={rng.randrange(10**6)}',
+        "processName": "powershell.exe",
+        "processCmd": cmd,
+        "parentCmd": "C:\\Windows\\explorer.exe",
+        "objectCmd": [cmd, "cmd.exe /c whoami"],
+        "processPid": rng.randrange(100, 65000),
+        "processFileHash": {"Md5": _hex(rng, 32), "Sha1": _hex(rng, 40), "Sha256": _hex(rng, 64)},
+        "objectFileHash": {"Md5": _hex(rng, 32), "Sha1": _hex(rng, 40), "Sha256": _hex(rng, 64)},
+        "fileName": [f"payload_{rng.randrange(999)}.exe", "残り.txt"],
+        "filePath": f"C:\\Users\\{user}\\AppData\\Local\\Temp",
+        "fileSize": rng.randrange(10**7),
+        "malName": rng.choice(["TROJ_GEN.R002C0", "Ransom.Win32.LOCKBIT", None]),
+        "malType": rng.choice(["Trojan", "Ransomware", None]),
+        "threatName": rng.choice(["Emotet", "LockBit", "Qakbot"]),
+        "mitreMapping": rng.sample(_MITRE, 2),
+        "tacticId": ["TA0002", "TA0005"],
+        "tags": ["XSAE.F" + str(rng.randrange(9999)), "MITRE.T1059"],
+        "mailMsgSubject": rng.choice(_SUBJECTS),
+        "suser": user,
+        "duser": [user, "admin"],
+        "policy": {
+            "id": f"pol-{rng.randrange(500)}",
+            "name": f"Policy {rng.randrange(50)}, default",
+            "rule": {"id": f"r{rng.randrange(9999)}", "name": rng.choice(["Block macro", 'Détection "x"'])},
+        },
+        "endpoint": {
+            "name": host,
+            "os": {"name": os_name, "version": os_ver},
+            "ips": [_ip(rng)],
+        },
+    }
+    if i % 5 == 0:
+        # Absent rather than null: meltanolabs-target-csv 0.5.0 (SDK flattening) stops with
+        # "dict contains fields not in fieldnames" on a null nested object.
+        del record["objectFileHash"]
+    return record
+
+
+def generate(path: Path, records: int, seed: int) -> None:
+    """Write SCHEMA, `records` RECORD messages and a STATE message to `path`."""
+    rng = random.Random(seed)
+    base = datetime(2024, 10, 1, tzinfo=UTC)
+    tmp = path.with_suffix(".tmp")
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    with tmp.open("w", encoding="utf-8") as out:
+        out.write(dumps({"type": "SCHEMA", "stream": STREAM, "schema": SCHEMA, "key_properties": ["uuid"]}))
+        out.write("\n")
+        last = 0
+        for i in range(records):
+            rec = make_record(rng, i, base)
+            last = rec["eventTime"]
+            out.write(dumps({"type": "RECORD", "stream": STREAM, "record": rec}))
+            out.write("\n")
+        out.write(dumps({"type": "STATE", "value": {"bookmarks": {STREAM: {"replication_key_value": last}}}}))
+        out.write("\n")
+    tmp.replace(path)
+
+
+@dataclass
+class Run:
+    seconds: float
+    max_rss_kib: int
+    rows: int
+
+
+def count_rows(folder: Path) -> int:
+    rows = 0
+    for csv_path in folder.glob("*.csv"):
+        with csv_path.open(newline="", encoding="utf-8") as f:
+            rows += sum(1 for _ in csv.reader(f)) - 1
+    return rows
+
+
+def run_target(executable: str, config: dict, folder: Path, messages: Path, log: Path) -> Run:
+    """Run one target on `messages` as stdin; time it and read its own peak RSS via wait4."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    config_path = folder.with_suffix(".config.json")
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    with messages.open("rb") as stdin, log.open("wb") as stderr:
+        began = time.perf_counter()
+        proc = subprocess.Popen(
+            [str(BIN / executable), "--config", str(config_path)],
+            stdin=stdin,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - began
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{executable} failed with exit code {proc.returncode}; see {log}")
+    return Run(elapsed, usage.ru_maxrss, count_rows(folder))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=100_000, help="RECORD messages to generate")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per target; the best time counts")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    messages = WORK / f"{STREAM}-{args.records}-seed{args.seed}.singer.jsonl"
+    if not messages.exists():
+        began = time.perf_counter()
+        generate(messages, args.records, args.seed)
+        print(
+            f"generated {messages.name} ({messages.stat().st_size / 1e6:.1f} MB) "
+            f"in {time.perf_counter() - began:.1f}s"
+        )
+
+    targets = {
+        "target-csv-flat": (
+            "target-csv-flat",
+            {"flattening_max_depth": 3, "overwrite_behavior": "replace"},
+        ),
+        "meltanolabs-target-csv": (
+            "target-csv",
+            {"flattening_enabled": True, "flattening_max_depth": 3},
+        ),
+    }
+    best: dict[str, Run] = {}
+    for label, (executable, config) in targets.items():
+        folder = WORK / f"out-{executable}"
+        for _ in range(args.repeat):
+            run = run_target(
+                executable,
+                {**config, "output_path": str(folder)},
+                folder,
+                messages,
+                WORK / f"{executable}.log",
+            )
+            if run.rows != args.records:
+                sys.exit(f"{label} wrote {run.rows} data rows, expected {args.records}")
+            if label not in best or run.seconds < best[label].seconds:
+                best[label] = Run(
+                    run.seconds, max(run.max_rss_kib, best.get(label, run).max_rss_kib), run.rows
+                )
+
+    flat, melt = best["target-csv-flat"], best["meltanolabs-target-csv"]
+    if flat.rows != melt.rows:
+        sys.exit(f"row counts differ: target-csv-flat {flat.rows}, meltanolabs-target-csv {melt.rows}")
+
+    print(f"\n{args.records:,} records, best of {args.repeat}, same input file, validation on in both\n")
+    print(f"{'target':<24} {'seconds':>9} {'rows/s':>10} {'peak RSS MiB':>13} {'rows':>9}")
+    for label, run in best.items():
+        print(
+            f"{label:<24} {run.seconds:>9.2f} {run.rows / run.seconds:>10,.0f} "
+            f"{run.max_rss_kib / 1024:>13.1f} {run.rows:>9,}"
+        )
+    ratio = (flat.rows / flat.seconds) / (melt.rows / melt.seconds)
+    print(f"\ntarget-csv-flat / meltanolabs-target-csv = {ratio:.2f}×")  # noqa: RUF001
+
+
+if __name__ == "__main__":
+    main()

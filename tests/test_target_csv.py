@@ -1,0 +1,435 @@
+"""target-csv-flat end to end: Singer messages in, CSV files read back with the csv module."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pytest
+from singer_sdk.exceptions import InvalidRecord
+from singer_sdk.testing import get_target_test_class
+
+from target_csv_flat.errors import OutputError, SettingsError
+from target_csv_flat.target import TargetCsvFlat
+from target_csv_flat.validation import FastValidator
+
+SCRIPT = Path(sys.executable).parent / "target-csv-flat"
+
+S = {"type": ["string", "null"]}
+DT = {"type": ["string", "null"], "format": "date-time"}
+L = {"type": ["array", "null"], "items": S}
+
+
+def obj(**props: dict) -> dict:
+    return {"type": ["object", "null"], "properties": props}
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "uuid": {"type": "string"},
+        "eventTime": {"type": "integer"},
+        "eventTimeDT": DT,
+        "note": S,
+        "tags": L,
+        "isolated": {"type": ["boolean", "null"]},
+        "policy": obj(id=S, rule=obj(id=S, name=S)),
+        "endpoint": obj(name=S, os=obj(name=S, version=S), ips=L),
+    },
+}
+HEADER = [
+    "uuid",
+    "eventTime",
+    "eventTimeDT",
+    "note",
+    "tags",
+    "isolated",
+    "policy__id",
+    "policy__rule__id",
+    "policy__rule__name",
+    "endpoint__name",
+    "endpoint__os__name",
+    "endpoint__os__version",
+    "endpoint__ips",
+    "_extra",
+]
+
+
+def detection(n: int, **fields: object) -> dict:
+    record = {
+        "uuid": f"u-{n}",
+        "eventTime": 1727751845000 + n,
+        "eventTimeDT": "2024-10-01T03:04:05Z",
+        "note": f"plain {n}",
+        "tags": ["a", "b"],
+        "isolated": n % 2 == 0,
+        "policy": {"id": "p1", "rule": {"id": "r1", "name": "Block macro"}},
+        "endpoint": {"name": "host", "os": {"name": "Windows", "version": "10"}, "ips": ["10.0.0.1"]},
+    }
+    record.update(fields)
+    return record
+
+
+def messages(stream: str, records: Iterable[dict], schema: dict = SCHEMA, state: int = 1) -> list[dict]:
+    out: list[dict] = [{"type": "SCHEMA", "stream": stream, "schema": schema, "key_properties": ["uuid"]}]
+    out += [{"type": "RECORD", "stream": stream, "record": r} for r in records]
+    out.append({"type": "STATE", "value": {"bookmarks": {stream: state}}})
+    return out
+
+
+def run(folder: Path, msgs: list[dict], **config: object) -> TargetCsvFlat:
+    target = TargetCsvFlat(config={"output_path": str(folder), **config})
+    target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in msgs)))
+    return target
+
+
+def read(path: Path, encoding: str = "utf-8") -> list[list[str]]:
+    with path.open(newline="", encoding=encoding) as f:
+        return list(csv.reader(f))
+
+
+def rows_as_dicts(path: Path) -> list[dict[str, str]]:
+    head, *rows = read(path)
+    return [dict(zip(head, row, strict=True)) for row in rows]
+
+
+# --------------------------------------------------------------------------- files and headers
+
+
+def test_one_file_per_stream_with_one_header(tmp_path: Path) -> None:
+    run(
+        tmp_path,
+        messages("detections", [detection(i) for i in range(3)]) + messages("alerts", [detection(9)]),
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alerts.csv", "detections.csv"]
+    rows = read(tmp_path / "detections.csv")
+    assert rows[0] == HEADER
+    assert [r[0] for r in rows[1:]] == ["u-0", "u-1", "u-2"]
+    assert read(tmp_path / "alerts.csv")[0] == HEADER
+    assert len(read(tmp_path / "alerts.csv")) == 2
+
+
+def test_nested_objects_become_columns(tmp_path: Path) -> None:
+    run(tmp_path, messages("detections", [detection(1)]))
+    (row,) = rows_as_dicts(tmp_path / "detections.csv")
+    assert row["policy__rule__name"] == "Block macro"
+    assert row["endpoint__os__version"] == "10"
+    assert row["endpoint__ips"] == '["10.0.0.1"]'
+    assert row["isolated"] == "false"
+    assert row["eventTime"] == "1727751845001"
+
+
+def test_null_and_missing_values_are_empty_cells(tmp_path: Path) -> None:
+    record = detection(1, policy=None, note=None)
+    del record["endpoint"]
+    run(tmp_path, messages("detections", [record]))
+    (row,) = rows_as_dicts(tmp_path / "detections.csv")
+    for name in (
+        "policy__id",
+        "policy__rule__name",
+        "note",
+        "endpoint__name",
+        "endpoint__os__name",
+        "_extra",
+    ):
+        assert row[name] == "", name
+
+
+def test_commas_quotes_newlines_and_unicode_round_trip(tmp_path: Path) -> None:
+    hostile = ["a, b", 'say "hi"', "line one\nline two", "crlf\r\nend", "Zoë 田中 😀", " padded ", ""]
+    run(tmp_path, messages("detections", [detection(i, note=v) for i, v in enumerate(hostile)]))
+    rows = rows_as_dicts(tmp_path / "detections.csv")
+    assert [r["note"] for r in rows] == hostile
+    raw = (tmp_path / "detections.csv").read_bytes()
+    assert raw.count(b"\r\n") >= len(hostile) + 1  # CRLF line ends (RFC 4180)
+    assert b'"say ""hi"""' in raw
+
+
+def test_list_formats(tmp_path: Path) -> None:
+    tags = ["x,y", 'q"', "日本"]
+    run(tmp_path / "json", messages("detections", [detection(1, tags=tags)]))
+    run(tmp_path / "comma", messages("detections", [detection(1, tags=tags)]), list_format="comma")
+    (as_json,) = rows_as_dicts(tmp_path / "json" / "detections.csv")
+    (as_comma,) = rows_as_dicts(tmp_path / "comma" / "detections.csv")
+    assert json.loads(as_json["tags"]) == tags
+    assert as_json["tags"] == '["x,y","q\\"","日本"]'
+    assert as_comma["tags"] == 'x,y,q",日本'
+
+
+def test_timestamps_are_written_exactly_as_received(tmp_path: Path) -> None:
+    stamps = ["2024-10-01T03:04:05Z", "2024-10-01T03:04:05.123+00:00", "2024-10-01T12:04:05.123456+09:00"]
+    run(tmp_path, messages("detections", [detection(i, eventTimeDT=s) for i, s in enumerate(stamps)]))
+    assert [r["eventTimeDT"] for r in rows_as_dicts(tmp_path / "detections.csv")] == stamps
+    raw = (tmp_path / "detections.csv").read_text(encoding="utf-8")
+    for stamp in stamps:
+        assert f",{stamp}," in raw
+
+
+def test_undeclared_fields_are_kept_in_extra_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    records = [
+        detection(1, severity="high"),
+        detection(2, severity="low", policy={"id": "p", "owner": "soc"}),
+        detection(3),
+    ]
+    with caplog.at_level(logging.WARNING):
+        run(tmp_path, messages("detections", records))
+    rows = rows_as_dicts(tmp_path / "detections.csv")
+    assert json.loads(rows[0]["_extra"]) == {"severity": "high"}
+    assert json.loads(rows[1]["_extra"]) == {"severity": "low", "policy__owner": "soc"}
+    assert rows[2]["_extra"] == ""
+    warnings = [r.getMessage() for r in caplog.records if "not in the schema" in r.getMessage()]
+    assert len(warnings) == 2
+    assert "'severity'" in warnings[0]
+    assert "'policy__owner'" in warnings[1]
+
+
+def test_state_is_emitted_after_rows_are_in_the_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run(tmp_path, messages("detections", [detection(1)], state=42))
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"bookmarks": {"detections": 42}}
+    assert len(read(tmp_path / "detections.csv")) == 2
+
+
+def test_batches_append_to_the_same_file(tmp_path: Path) -> None:
+    run(tmp_path, messages("detections", [detection(i) for i in range(25)]), batch_size_rows=10)
+    rows = read(tmp_path / "detections.csv")
+    assert rows.count(HEADER) == 1
+    assert [r[0] for r in rows[1:]] == [f"u-{i}" for i in range(25)]
+
+
+# --------------------------------------------------------------------------- overwrite behaviour
+
+
+def test_append_twice_keeps_one_header_and_doubles_rows(tmp_path: Path) -> None:
+    batch = messages("detections", [detection(i) for i in range(3)])
+    run(tmp_path, batch)
+    run(tmp_path, batch, overwrite_behavior="append")
+    rows = read(tmp_path / "detections.csv")
+    assert rows.count(HEADER) == 1
+    assert len(rows) == 1 + 6
+
+
+def test_replace_rewrites_the_file(tmp_path: Path) -> None:
+    run(tmp_path, messages("detections", [detection(i) for i in range(3)]))
+    run(tmp_path, messages("detections", [detection(7)]), overwrite_behavior="replace")
+    assert read(tmp_path / "detections.csv") == [HEADER, read(tmp_path / "detections.csv")[1]]
+    assert read(tmp_path / "detections.csv")[1][0] == "u-7"
+
+
+def test_append_uses_the_existing_column_order(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    existing = ["eventTime", "uuid", "legacy", "_extra", "policy__rule__name"]
+    (tmp_path / "detections.csv").write_text(",".join(existing) + "\r\n1,u-0,old,,\r\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        run(tmp_path, messages("detections", [detection(1)]))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "has no columns eventTimeDT, note, tags" in warnings[0]
+    rows = read(tmp_path / "detections.csv")
+    assert rows[0] == existing
+    assert rows[1] == ["1", "u-0", "old", "", ""]
+    eventtime, uuid, legacy, extra, rule = rows[2]
+    assert (eventtime, uuid, legacy, rule) == ("1727751845001", "u-1", "", "Block macro")
+    # columns the old header lacks are kept in its _extra column
+    assert json.loads(extra)["tags"] == ["a", "b"]
+    assert json.loads(extra)["policy__id"] == "p1"  # policy__rule__name has a column
+    assert json.loads(extra)["endpoint"]["os"]["name"] == "Windows"  # no endpoint column at all
+
+
+def test_append_after_a_last_line_without_line_end(tmp_path: Path) -> None:
+    (tmp_path / "detections.csv").write_text(",".join(HEADER) + "\r\nu-0", encoding="utf-8")
+    run(tmp_path, messages("detections", [detection(1)]))
+    assert [r[0] for r in read(tmp_path / "detections.csv")] == ["uuid", "u-0", "u-1"]
+
+
+def test_append_to_a_header_without_extra_column_warns_about_undeclared_fields(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "detections.csv").write_text(",".join(HEADER[:-1]) + "\r\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        run(tmp_path, messages("detections", [detection(1, severity="high")]))
+    rows = read(tmp_path / "detections.csv")
+    assert rows[0] == HEADER[:-1]
+    assert rows[1][0] == "u-1"
+    assert any("'severity'" in r.getMessage() and "NOT WRITTEN" in r.getMessage() for r in caplog.records)
+
+
+def test_append_to_a_foreign_header_without_room_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "detections.csv").write_text("id,name\r\n", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"without columns uuid, eventTime.*overwrite_behavior"):
+        run(tmp_path, messages("detections", [detection(1)]))
+
+
+def test_schema_change_mid_run_never_truncates_or_misaligns(tmp_path: Path) -> None:
+    wider = {**SCHEMA, "properties": {**SCHEMA["properties"], "severity": S}}
+    msgs = messages("detections", [detection(1)]) + messages(
+        "detections", [detection(2, severity="high")], wider
+    )
+    run(tmp_path, msgs, overwrite_behavior="replace")
+    rows = rows_as_dicts(tmp_path / "detections.csv")
+    assert [r["uuid"] for r in rows] == ["u-1", "u-2"]
+    assert json.loads(rows[1]["_extra"]) == {"severity": "high"}
+    assert list(rows[0]) == HEADER
+
+
+def test_utf8_sig_writes_one_bom_even_when_appending(tmp_path: Path) -> None:
+    batch = messages("detections", [detection(1, note="Zoë")])
+    run(tmp_path, batch, encoding="utf-8-sig")
+    run(tmp_path, batch, encoding="utf-8-sig")
+    raw = (tmp_path / "detections.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.count(b"\xef\xbb\xbf") == 1
+    assert [r[3] for r in read(tmp_path / "detections.csv", "utf-8-sig")[1:]] == ["Zoë", "Zoë"]
+
+
+def test_file_naming_scheme_placeholders(tmp_path: Path) -> None:
+    run(
+        tmp_path,
+        messages("detections", [detection(1)]),
+        file_naming_scheme="{datestamp}/{stream_name}-{timestamp}.csv",
+    )
+    (folder,) = tmp_path.iterdir()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", folder.name)
+    (file,) = folder.iterdir()
+    assert re.fullmatch(r"detections-\d{8}T\d{6}\.csv", file.name)
+
+
+def test_two_streams_cannot_share_one_file(tmp_path: Path) -> None:
+    msgs = messages("a", [detection(1)]) + messages("b", [detection(2)])
+    with pytest.raises(SettingsError, match=r"file_naming_scheme.*'a' and 'b'"):
+        run(tmp_path, msgs, file_naming_scheme="all.csv")
+
+
+# --------------------------------------------------------------------------- validation stays on
+
+
+def test_invalid_records_still_fail_validation(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRecord, match="is not of type 'integer'"):
+        run(tmp_path, messages("detections", [detection(1, eventTime="yesterday")]))
+
+
+def test_sink_uses_the_compiled_validator(tmp_path: Path) -> None:
+    target = run(tmp_path, messages("detections", [detection(1)]))
+    sink = target.get_sink("detections")
+    assert isinstance(sink._validator, FastValidator)
+    assert sink._validator.check is not None
+
+
+def test_sdk_flattening_setting_does_not_double_flatten(tmp_path: Path) -> None:
+    run(tmp_path, messages("detections", [detection(1)]), flattening_enabled=True)
+    assert read(tmp_path / "detections.csv")[0] == HEADER
+
+
+# --------------------------------------------------------------------------- settings and the CLI
+
+
+@pytest.mark.parametrize(
+    ("config", "names"),
+    [
+        ({"list_format": "xml"}, "list_format"),
+        ({"overwrite_behavior": "merge"}, "overwrite_behavior"),
+        ({"flattening_max_depth": -1}, "flattening_max_depth"),
+        ({"file_naming_scheme": "{stream}.csv"}, "file_naming_scheme"),
+        ({"encoding": "klingon"}, "encoding"),
+    ],
+)
+def test_bad_settings_raise_settings_error(tmp_path: Path, config: dict, names: str) -> None:
+    with pytest.raises(SettingsError, match=names):
+        TargetCsvFlat(config={"output_path": str(tmp_path), **config})
+
+
+def cli(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args], input=stdin, capture_output=True, text=True, timeout=120, check=False, cwd=cwd
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "names"),
+    [
+        ({"list_format": "xml"}, "list_format"),
+        ({"output_path": "{file}/below-a-file"}, "output_path"),
+        ({"file_naming_scheme": "{oops}.csv"}, "file_naming_scheme"),
+    ],
+)
+def test_cli_reports_bad_settings_in_one_line(tmp_path: Path, config: dict, names: str) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    config = {"output_path": str(tmp_path / "out"), **config}
+    config["output_path"] = config["output_path"].replace("{file}", str(a_file))
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    result = cli("--config", str(config_path))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("target-csv-flat: error: ")
+    assert names in errors[0]
+
+
+def test_cli_reports_an_unusable_output_file_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "detections.csv").write_text("id,name\r\n", encoding="utf-8")
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({"output_path": str(tmp_path / "out")}), encoding="utf-8")
+    stdin = "".join(json.dumps(m) + "\n" for m in messages("detections", [detection(1)]))
+    result = cli("--config", str(config_path), stdin=stdin)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("target-csv-flat: error: ")
+    assert "detections.csv already has a header without columns" in result.stderr.splitlines()[-1]
+
+
+def test_cli_reads_input_file_and_writes_state(tmp_path: Path) -> None:
+    msgs = tmp_path / "messages.jsonl"
+    msgs.write_text("".join(json.dumps(m) + "\n" for m in messages("detections", [detection(1)], state=5)))
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({"output_path": str(tmp_path / "out")}), encoding="utf-8")
+    result = cli("--config", str(config_path), "--input", str(msgs))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"bookmarks": {"detections": 5}}
+    assert len(read(tmp_path / "out" / "detections.csv")) == 2
+
+
+def test_about_lists_every_setting_with_its_description() -> None:
+    result = cli("--about", "--format=markdown")
+    assert result.returncode == 0, result.stderr
+    for name, spec in TargetCsvFlat.config_jsonschema["properties"].items():
+        line = next((x for x in result.stdout.splitlines() if x.startswith(f"| {name} |")), None)
+        assert line is not None, name
+        assert spec["description"][:40] in line
+    for name in (
+        "output_path",
+        "file_naming_scheme",
+        "flattening_max_depth",
+        "flattening_separator",
+        "list_format",
+        "overwrite_behavior",
+        "encoding",
+    ):
+        assert f"| {name} |" in result.stdout
+
+
+# --------------------------------------------------------------------------- the SDK's standard tests
+
+# The SDK builds its test class from a fixed config, so the output folder must exist at import.
+_STANDARD_OUTPUT = tempfile.mkdtemp(prefix="target-csv-flat-standard-")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_standard_output() -> Iterator[None]:
+    yield
+    shutil.rmtree(_STANDARD_OUTPUT, ignore_errors=True)
+
+
+TestTargetCsvFlat = get_target_test_class(TargetCsvFlat, config={"output_path": _STANDARD_OUTPUT})
