@@ -212,3 +212,29 @@ def test_invalid_settings_fail_before_any_request(
     assert_one_line_error(run.stderr, setting)
     assert len(visionone_sim.requests) == before
     assert run.records == []
+
+
+def test_verify_ssl_false_warns_once(tmp_path: Path, visionone_sim: Simulator) -> None:
+    run = run_tap(tmp_path, config_for(visionone_sim, verify_ssl=False, window_size="1d"))
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("verify_ssl is false") == 1
+
+
+def test_key_never_printed_by_about_discover_or_sync(tmp_path: Path, visionone_sim: Simulator) -> None:
+    secret = "sim-key"
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config_for(visionone_sim, api_key=secret)))
+    outputs = []
+    for extra in (["--about"], ["--about", "--format=json"], ["--discover"]):
+        proc = subprocess.run(
+            [str(BIN / "tap-visionone"), "--config", str(config_file), *extra],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        outputs.append(proc.stdout + proc.stderr)
+    assert '"detections"' in outputs[2] and "api_key" in outputs[0]
+    run = run_tap(tmp_path, config_for(visionone_sim, api_key=secret))
+    assert run.returncode == 0 and run.records
+    for text in [*outputs, run.stdout, run.stderr]:
+        assert secret not in text
