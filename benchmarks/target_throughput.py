@@ -23,18 +23,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.schema_shorthand import DT, I, L, S, obj
+
 WORK = Path(__file__).resolve().parent / ".work"
 BIN = Path(sys.executable).parent
 STREAM = "detections"
-
-_S = {"type": ["string", "null"]}
-_I = {"type": ["integer", "null"]}
-_DT = {"type": ["string", "null"], "format": "date-time"}
-_LS = {"type": ["array", "null"], "items": {"type": ["string", "null"]}}
-
-
-def _obj(**props: dict) -> dict:
-    return {"type": ["object", "null"], "properties": props}
 
 
 SCHEMA: dict = {
@@ -43,51 +38,51 @@ SCHEMA: dict = {
     "properties": {
         "uuid": {"type": "string"},
         "eventTime": {"type": "integer"},
-        "eventTimeDT": _DT,
-        "rt": _DT,
-        "rt_utc": _DT,
-        "productCode": _S,
-        "pname": _S,
-        "pver": _S,
-        "act": _S,
-        "actResult": _S,
-        "detectionType": _S,
-        "eventName": _S,
-        "eventSubName": _S,
-        "filterRiskLevel": _S,
-        "score": _I,
-        "endpointGUID": _S,
-        "endpointHostName": _S,
-        "endpointIp": _LS,
-        "hostName": _S,
-        "interestedHost": _S,
-        "interestedIp": _LS,
-        "src": _S,
-        "dst": _LS,
-        "spt": _I,
-        "dpt": _I,
-        "request": _S,
-        "processName": _S,
-        "processCmd": _S,
-        "parentCmd": _S,
-        "objectCmd": _LS,
-        "processPid": _I,
-        "processFileHash": _obj(Md5=_S, Sha1=_S, Sha256=_S),
-        "objectFileHash": _obj(Md5=_S, Sha1=_S, Sha256=_S),
-        "fileName": _LS,
-        "filePath": _S,
-        "fileSize": _I,
-        "malName": _S,
-        "malType": _S,
-        "threatName": _S,
-        "mitreMapping": _LS,
-        "tacticId": _LS,
-        "tags": _LS,
-        "mailMsgSubject": _S,
-        "suser": _S,
-        "duser": _LS,
-        "policy": _obj(id=_S, name=_S, rule=_obj(id=_S, name=_S)),
-        "endpoint": _obj(name=_S, os=_obj(name=_S, version=_S), ips=_LS),
+        "eventTimeDT": DT,
+        "rt": DT,
+        "rt_utc": DT,
+        "productCode": S,
+        "pname": S,
+        "pver": S,
+        "act": S,
+        "actResult": S,
+        "detectionType": S,
+        "eventName": S,
+        "eventSubName": S,
+        "filterRiskLevel": S,
+        "score": I,
+        "endpointGUID": S,
+        "endpointHostName": S,
+        "endpointIp": L,
+        "hostName": S,
+        "interestedHost": S,
+        "interestedIp": L,
+        "src": S,
+        "dst": L,
+        "spt": I,
+        "dpt": I,
+        "request": S,
+        "processName": S,
+        "processCmd": S,
+        "parentCmd": S,
+        "objectCmd": L,
+        "processPid": I,
+        "processFileHash": obj(Md5=S, Sha1=S, Sha256=S),
+        "objectFileHash": obj(Md5=S, Sha1=S, Sha256=S),
+        "fileName": L,
+        "filePath": S,
+        "fileSize": I,
+        "malName": S,
+        "malType": S,
+        "threatName": S,
+        "mitreMapping": L,
+        "tacticId": L,
+        "tags": L,
+        "mailMsgSubject": S,
+        "suser": S,
+        "duser": L,
+        "policy": obj(id=S, name=S, rule=obj(id=S, name=S)),
+        "endpoint": obj(name=S, os=obj(name=S, version=S), ips=L),
     },
 }
 

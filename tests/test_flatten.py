@@ -21,15 +21,7 @@ from target_csv_flat.flatten import (
     json_text,
     list_formatter,
 )
-
-S = {"type": ["string", "null"]}
-I = {"type": ["integer", "null"]}  # noqa: E741
-L = {"type": ["array", "null"], "items": S}
-
-
-def obj(**props: dict) -> dict:
-    return {"type": ["object", "null"], "properties": props}
-
+from tests.schema_shorthand import I, L, S, obj
 
 SCHEMA = {
     "type": "object",

@@ -21,17 +21,9 @@ from singer_sdk.testing import get_target_test_class
 from target_csv_flat.errors import OutputError, SettingsError
 from target_csv_flat.target import TargetCsvFlat
 from target_csv_flat.validation import FastValidator
+from tests.schema_shorthand import DT, L, S, obj
 
 SCRIPT = Path(sys.executable).parent / "target-csv-flat"
-
-S = {"type": ["string", "null"]}
-DT = {"type": ["string", "null"], "format": "date-time"}
-L = {"type": ["array", "null"], "items": S}
-
-
-def obj(**props: dict) -> dict:
-    return {"type": ["object", "null"], "properties": props}
-
 
 SCHEMA = {
     "type": "object",

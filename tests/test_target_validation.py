@@ -10,11 +10,8 @@ from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks.core import JSONSchemaValidator
 
 from target_csv_flat.validation import FastValidator, compile_check
-
-S = {"type": ["string", "null"]}
-NS = {"type": ["string", "null"], "format": "date-time"}
-I = {"type": ["integer", "null"]}  # noqa: E741
-L = {"type": ["array", "null"], "items": S}
+from tests.schema_shorthand import DT as NS
+from tests.schema_shorthand import I, L, S
 
 DETECTION = {
     "type": "object",
