@@ -8,7 +8,9 @@ SIM_PORT ?= 8777
 SIM_DATA ?= --seed 1 --scale 2000 --start 2024-10-01 --days 14
 export UV_LINK_MODE ?= copy
 
-.PHONY: help ensure-uv install demo test lint bench clean
+SUDO = $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: help ensure-uv ensure-postgres install demo test lint bench clean
 
 help:
 	@echo "make demo   - run tap-visionone -> target-csv with Meltano against the local simulator"
@@ -19,13 +21,20 @@ ensure-uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
 	  python3 -m pip install --quiet uv || python3 -m pip install --quiet --user --break-system-packages uv
 
+# The warehouse tests start their own PostgreSQL server (tests/postgres_server.py) from Debian's package.
+ensure-postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing PostgreSQL (Debian package) for the warehouse tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql >/dev/null; }
+
 install: ensure-uv
 	@$(UV) sync --frozen --quiet
 
 lint: install
 	$(UV) run ruff check .
 
-test: install
+test: install ensure-postgres
 	$(UV) run ruff check .
 	$(UV) run pytest
 

@@ -64,3 +64,52 @@ def run_tap(
     complete = proc.stdout[: proc.stdout.rfind("\n") + 1]
     records, states = parse_messages(complete)
     return TapRun(proc.returncode, proc.stdout, proc.stderr, records, states)
+
+
+@dataclass
+class PipelineRun:
+    tap_returncode: int
+    target_returncode: int
+    target_stdout: str
+    tap_stderr: str
+    target_stderr: str
+
+    @property
+    def last_state(self) -> dict | None:
+        states = [json.loads(line) for line in self.target_stdout.splitlines() if line.strip()]
+        return states[-1] if states else None
+
+
+def run_pipeline(
+    tmp_path: Path,
+    tap_config: dict,
+    target: str,
+    target_config: dict,
+    *,
+    state: dict | None = None,
+    timeout: float = 300,
+) -> PipelineRun:
+    """`tap-visionone | <target>`, both real console scripts joined by a pipe, as Meltano runs them."""
+    tap_file, target_file = tmp_path / "tap.json", tmp_path / f"{target}.json"
+    tap_file.write_text(json.dumps(tap_config))
+    target_file.write_text(json.dumps(target_config))
+    tap_args = [str(BIN / "tap-visionone"), "--config", str(tap_file)]
+    if state is not None:
+        state_file = tmp_path / "state.json"
+        state_file.write_text(json.dumps(state))
+        tap_args += ["--state", str(state_file)]
+    tap_err, target_err = tmp_path / "tap.err", tmp_path / "target.err"
+    with tap_err.open("w") as tap_err_out, target_err.open("w") as target_err_out:
+        tap = subprocess.Popen(tap_args, stdout=subprocess.PIPE, stderr=tap_err_out)
+        target_proc = subprocess.run(
+            [str(BIN / target), "--config", str(target_file)],
+            stdin=tap.stdout,
+            stdout=subprocess.PIPE,
+            stderr=target_err_out,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        tap.stdout.close()
+        tap_rc = tap.wait(timeout=timeout)
+    return PipelineRun(tap_rc, target_proc.returncode, target_proc.stdout, tap_err.read_text(), target_err.read_text())
