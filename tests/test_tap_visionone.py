@@ -110,9 +110,11 @@ def test_requests_respect_the_shared_rate_limit(tmp_path: Path, visionone_sim: S
     assert run.returncode == 0, run.stderr
     sent = sorted(r["time"] for r in visionone_sim.requests[before:])
     assert len(sent) >= 30  # enough requests for the limit to bind
-    # 8 workers, yet no 1-second span holds more than 5 requests (10 ms slack for clock reads)
+    # 8 workers, yet no 0.75-second span holds more than 5 requests: the limiter grants at most 5 per
+    # second across all workers (a limiter per worker would allow 40). The 0.25 s margin absorbs the
+    # gap between when the tap was granted a slot and when the server saw the request.
     for i, t0 in enumerate(sent):
-        assert sum(1 for t1 in sent[i:] if t1 - t0 < 0.99) <= 5
+        assert sum(1 for t1 in sent[i:] if t1 - t0 < 0.75) <= 5
 
 
 def test_sigkill_midway_then_resume_loses_nothing(tmp_path: Path) -> None:
