@@ -6,6 +6,13 @@ of --repeat), checks that both wrote the same number of CSV data rows, and print
 target-csv-flat / meltanolabs-target-csv, and the peak RSS of each process (os.wait4 rusage of that
 one child). Both targets keep the SDK's JSON-schema record validation on; meltanolabs-target-csv
 flattens with the SDK's own flattening (`flattening_enabled: true`, `flattening_max_depth: 3`).
+target-csv-flat runs with its defaults otherwise: CSV injection guard on, crash-safe batches of
+100,000 rows (temporary copy, fsync, rename).
+
+`--memory-records 1000000` then runs target-csv-flat alone on that many records (a second generated
+file, about 2 GB) to show that its peak RSS stays flat as the input grows: rows are streamed to disk,
+never held. meltanolabs-target-csv is not run at that size: at its measured rate it would take far
+too long (the estimate is printed).
 """
 
 from __future__ import annotations
@@ -242,6 +249,47 @@ def run_target(executable: str, config: dict, folder: Path, messages: Path, log:
     return Run(elapsed, usage.ru_maxrss, count_rows(folder))
 
 
+def messages_file(records: int, seed: int) -> Path:
+    """The generated input for `records` records (made once, then reused)."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    messages = WORK / f"{STREAM}-{records}-seed{seed}.singer.jsonl"
+    if not messages.exists():
+        began = time.perf_counter()
+        generate(messages, records, seed)
+        print(
+            f"generated {messages.name} ({messages.stat().st_size / 1e6:.1f} MB) "
+            f"in {time.perf_counter() - began:.1f}s"
+        )
+    return messages
+
+
+FLAT_CONFIG = {"flattening_max_depth": 3, "overwrite_behavior": "replace"}
+
+
+def memory_run(records: int, seed: int, melt_rate: float) -> None:
+    """target-csv-flat alone on `records` records: time and peak RSS."""
+    messages = messages_file(records, seed)
+    folder = WORK / "out-target-csv-flat-memory"
+    run = run_target(
+        "target-csv-flat",
+        {**FLAT_CONFIG, "output_path": str(folder)},
+        folder,
+        messages,
+        WORK / "target-csv-flat-memory.log",
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    if run.rows != records:
+        sys.exit(f"target-csv-flat wrote {run.rows} data rows, expected {records}")
+    print(
+        f"\n{records:,} records, target-csv-flat alone: {run.seconds:.1f}s, "
+        f"{run.rows / run.seconds:,.0f} rows/s, peak RSS {run.max_rss_kib / 1024:.1f} MiB"
+    )
+    print(
+        f"meltanolabs-target-csv not run on {records:,} records: too slow "
+        f"(about {records / melt_rate / 60:.0f} min at its rate above)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -249,23 +297,18 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000, help="RECORD messages to generate")
     parser.add_argument("--repeat", type=int, default=1, help="runs per target; the best time counts")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--memory-records",
+        type=int,
+        default=0,
+        help="also run target-csv-flat alone on this many records (e.g. 1000000) for its peak RSS",
+    )
     args = parser.parse_args()
 
-    WORK.mkdir(parents=True, exist_ok=True)
-    messages = WORK / f"{STREAM}-{args.records}-seed{args.seed}.singer.jsonl"
-    if not messages.exists():
-        began = time.perf_counter()
-        generate(messages, args.records, args.seed)
-        print(
-            f"generated {messages.name} ({messages.stat().st_size / 1e6:.1f} MB) "
-            f"in {time.perf_counter() - began:.1f}s"
-        )
+    messages = messages_file(args.records, args.seed)
 
     targets = {
-        "target-csv-flat": (
-            "target-csv-flat",
-            {"flattening_max_depth": 3, "overwrite_behavior": "replace"},
-        ),
+        "target-csv-flat": ("target-csv-flat", FLAT_CONFIG),
         "meltanolabs-target-csv": (
             "target-csv",
             {"flattening_enabled": True, "flattening_max_depth": 3},
@@ -302,6 +345,10 @@ def main() -> None:
         )
     ratio = (flat.rows / flat.seconds) / (melt.rows / melt.seconds)
     print(f"\ntarget-csv-flat / meltanolabs-target-csv = {ratio:.2f}×")  # noqa: RUF001
+    if args.memory_records:
+        memory_run(args.memory_records, args.seed, melt.rows / melt.seconds)
+    else:
+        print("(peak RSS on more records: --memory-records 1000000)")
 
 
 if __name__ == "__main__":

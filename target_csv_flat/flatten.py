@@ -20,6 +20,9 @@ Rules
   declares an object, are not dropped: they go, keyed by their flattened name, into one JSON object
   in the extra column (`EXTRA_COLUMN`, `_extra`), the last column of the header. `None` values of
   undeclared fields carry nothing and are left out.
+- With `guard=True` every text cell passes the CSV injection guard (`safety`); numbers never do.
+- `union_header` is how a file's header grows when a stream's schema gains columns: the old columns
+  keep their places, so the rows already written only need empty cells appended.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ import datetime
 import decimal
 import json
 import typing as t
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from json.encoder import encode_basestring  # the C function when available
 
 import simplejson
+
+from target_csv_flat.safety import DANGEROUS_FIRST, guard_text
 
 LIST_FORMATS = ("json", "comma")
 EXTRA_COLUMN = "_extra"
@@ -124,6 +129,22 @@ def header(columns: Sequence[Column]) -> list[str]:
     return [*names, extra_column_name(names)]
 
 
+def union_header(old: Sequence[str], ours: Sequence[str], extra: str, first: str | None = None) -> list[str]:
+    """`old` with the names of `ours` it lacks: `first` (if new) at the front, the others in their
+    order just before `old`'s `extra` column (at the end if it has none)."""
+    present = set(old)
+    new = [n for n in ours if n not in present]
+    if not new:
+        return list(old)
+    result = list(old)
+    if first is not None and first in new:
+        new.remove(first)
+        result.insert(0, first)
+    at = result.index(extra) if extra in present else len(result)
+    result[at:at] = new
+    return result
+
+
 # --------------------------------------------------------------------------- cells
 
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
@@ -183,12 +204,16 @@ def comma_text(values: Sequence[object]) -> str:
         return ",".join(map(_comma_item, values))
 
 
-def list_formatter(list_format: str) -> Callable[[Sequence[object]], str]:
-    """The function that writes a list into its one cell."""
+def _guarded_comma_text(values: Sequence[object]) -> str:
+    return guard_text(comma_text(values))
+
+
+def list_formatter(list_format: str, *, guard: bool = False) -> Callable[[Sequence[object]], str]:
+    """The function that writes a list into its one cell (JSON text starts with `[`: never guarded)."""
     if list_format == "json":
         return json_list_text
     if list_format == "comma":
-        return comma_text
+        return _guarded_comma_text if guard else comma_text
     msg = f"list_format must be one of {', '.join(LIST_FORMATS)}, not {list_format!r}"
     raise ValueError(msg)
 
@@ -197,11 +222,13 @@ def list_formatter(list_format: str) -> Callable[[Sequence[object]], str]:
 _AS_IS = frozenset({str, int, float, decimal.Decimal, type(None)})
 
 
-def cell_converter(list_format: str = "json") -> Callable[[object], object]:
+def cell_converter(list_format: str = "json", *, guard: bool = False) -> Callable[[object], object]:
     """The function that turns one value into what `csv.writer` should write for it."""
-    format_list = list_formatter(list_format)
+    format_list = list_formatter(list_format, guard=guard)
 
     def cell(value: object) -> object:
+        if value.__class__ is str:
+            return guard_text(value) if guard else value  # type: ignore[arg-type]
         if value.__class__ in _AS_IS:
             return value
         if value is True:
@@ -214,6 +241,8 @@ def cell_converter(list_format: str = "json") -> Callable[[object], object]:
             return json_text(value)
         if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
             return value.isoformat()
+        if guard and isinstance(value, str):  # a str subclass
+            return guard_text(str(value))
         return value
 
     return cell
@@ -267,9 +296,11 @@ def flatten_record(
     columns: Sequence[Column],
     list_format: str = "json",
     separator: str = "__",
+    *,
+    guard: bool = False,
 ) -> tuple:
     """Reference implementation of one row (columns, then the extra cell); see compile_row_builder."""
-    cell = cell_converter(list_format)
+    cell = cell_converter(list_format, guard=guard)
     row: list[object] = []
     for column in columns:
         value: object = record
@@ -283,20 +314,24 @@ def flatten_record(
 
 def compile_row_builder(
     columns: Sequence[Column],
-    output: Sequence[str] | None = None,
+    output: Sequence[str | None] | None = None,
     *,
     list_format: str = "json",
     separator: str = "__",
     on_extras: Callable[[list[str]], None] | None = None,
+    guard: bool = False,
+    computed: Mapping[str, Callable[[], object]] | None = None,
 ) -> Callable[[dict], tuple]:
     """Compile the per-record function for `columns`: `builder(record) -> row tuple`.
 
     `output` is the header the rows must fit, in its order (default: `header(columns)`): a name of
     `columns` gets that column's cell, the extra column (`extra_column_name(columns)`) gets the JSON
-    of the undeclared fields, any other name an empty cell. Columns that `output` lacks are treated
-    as undeclared, so their values land in the extra column. `on_extras` is called with the
-    flattened names of the undeclared fields of each record that has some (the sink warns once per
-    name), also when `output` has no extra column to keep them.
+    of the undeclared fields, a name of `computed` the value of calling its function (the local
+    timestamp), any other name (or None) an empty cell. Columns that `output` lacks are treated as
+    undeclared, so their values land in the extra column. `on_extras` is called with the flattened
+    names of the undeclared fields of each record that has some (the sink warns once per name), also
+    when `output` has no extra column to keep them. `guard` passes text cells through the CSV
+    injection guard; the common case (text starting with a letter) costs one comparison.
 
     The function is generated Python source (like `dataclasses` or `attrs` do): each record costs
     one `dict.get` per column, one `issuperset` per flattened object and a class test per cell;
@@ -311,16 +346,22 @@ def compile_row_builder(
     by_name = {c.name: c for c in kept}
     tree = _declared_tree(kept)
 
-    cell = cell_converter(list_format)
+    cell = cell_converter(list_format, guard=guard)
     env: dict[str, object] = {
         "_AS_IS": _AS_IS,
+        "_NOT_TEXT": _AS_IS - {str},
+        "_DANGER": DANGEROUS_FIRST,
+        "_str": str,
         "_cell": cell,
         "_list": list,
-        "_format_list": list_formatter(list_format),
+        "_format_list": list_formatter(list_format, guard=guard),
         "_dict": dict,
         "_isinstance": isinstance,
         "_EMPTY": {},
     }
+    computed = dict(computed or {})
+    for n, name in enumerate(computed):
+        env[f"_C{n}"] = computed[name]
     lines = ["def build_row(r):"]
     objects: dict[tuple[str, ...], str] = {(): "r"}
     env["_K0"] = frozenset(tree)
@@ -359,15 +400,28 @@ def compile_row_builder(
         return json_text(extras)
 
     env["_extras"] = extras_cell
+    # The common cell (None, a number, text starting with a letter) is written as it is; lists and
+    # anything else go through a function. Guarded text is safe when its first character comes after
+    # `@` (`x >= "A"`, one comparison) or is not one of `= + - @ \\t \\r`.
+    if guard:
+        template = (
+            "(x if ((c := (x := {get}).__class__) is _str and (x >= 'A' or x[:1] not in _DANGER))"
+            " or c in _NOT_TEXT else _format_list(x) if c is _list else _cell(x))"
+        )
+    else:
+        template = (
+            "(x if (x := {get}).__class__ in _AS_IS"
+            " else _format_list(x) if x.__class__ is _list else _cell(x))"
+        )
+    computed_names = list(computed)
     cells = []
     for name in output:
         column = by_name.get(name)
-        if column is not None:
+        if name in computed:
+            cells.append(f"_C{computed_names.index(name)}()")
+        elif column is not None:
             parent = objects[column.path[:-1]]
-            cells.append(
-                f"(x if (x := {parent}.get({column.path[-1]!r})).__class__ in _AS_IS"
-                " else _format_list(x) if x.__class__ is _list else _cell(x))"
-            )
+            cells.append(template.format(get=f"{parent}.get({column.path[-1]!r})"))
         elif name == extra_name:
             cells.append("extras")
         else:

@@ -1,45 +1,47 @@
-"""The CSV sink: one file per stream, one flattened row per record.
+"""The CSV sink: one file per stream, one flattened row per record, each batch made visible atomically.
 
-- `setup()` (main thread, once per SCHEMA) picks the file, writes or reads its header and compiles
-  the row builder for that header (see `flatten.compile_row_builder`).
-- `process_record()` (main thread) turns the record into a row tuple right away and keeps only the
-  tuple; `process_batch()` (one of the SDK's drain threads) appends the batch's rows to the file with
-  `csv.writer`, then closes it, so every row of a batch is in the file before the SDK emits the
-  STATE message that covers it. Nothing else touches the file: each sink writes only its own file,
-  and a stream's old and new sinks (schema change) are drained one after the other by the SDK.
-- Files: RFC 4180 CSV (`csv` module, excel dialect: `"` quoting when needed, `\\r\\n` line ends;
-  Excel and every CSV reader accept them, and `\\n` inside a value stays inside its quoted cell).
-  Characters the chosen `encoding` cannot represent are written as backslash escapes.
-- `overwrite_behavior`: `replace` truncates the file the first time this run opens it; `append`
-  (and any later sink of the same file in this run) keeps the existing header and appends rows in
-  that header's column order. Columns of the schema missing from an existing header go to its
-  `_extra` column, with a warning; an existing header without `_extra` that lacks some of them is
-  an error (rows would not fit), never a misaligned row.
+- `setup()` (main thread, once per SCHEMA) claims the stream's file (an `AtomicCsvFile` that the
+  stream's sinks share for the whole run), grows its header to the union with this schema's columns
+  and compiles the row builder for that header (`flatten.compile_row_builder`).
+- `process_record()` (main thread) builds the record's row and appends it at once to the batch's
+  temporary file, so no batch is held in memory. With `sort_by` set, rows are kept until the batch
+  ends, sorted, then written: that batch is then in memory.
+- `process_batch()` (one of the SDK's drain threads) commits: fsync, rename over the real file,
+  fsync the folder. The SDK emits STATE only after every sink has drained, so a bookmark never
+  covers rows that are not in the real file. A stream's old and new sinks (schema change) are
+  drained one after the other by the SDK; different streams write different files.
+- Files: RFC 4180 CSV (`csv` module, excel dialect: `"` quoting when needed, `\\r\\n` line ends).
+  Characters the chosen `encoding` cannot represent are written as backslash escapes. Text cells
+  and header names pass the CSV injection guard (`safety`) unless `csv_injection_guard` is false.
+- `overwrite_behavior`: `append` keeps an existing file's header and column order; `replace` starts
+  the file afresh with the run's first batch (later batches of the run append). A header that lacks
+  columns of the schema (an older file, or a schema that gained fields mid-run) is rewritten as the
+  union: old columns in place, new ones before `_extra`, old rows with empty cells for them.
 - Timestamps are written exactly as received: this sink switches off the SDK's parsing of
   `date-time` strings into `datetime` objects (`_parse_timestamps_in_record`).
 - Fields the schema does not declare go to the `_extra` JSON column; the first time a field name
   is seen in a stream, a warning names it.
+- Records that break the schema: `on_invalid_record` (see `rejects`).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
-import re
+import decimal
 import typing as t
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
-from target_csv_flat.errors import OutputError, SettingsError
-from target_csv_flat.flatten import (
-    Column,
-    compile_row_builder,
-    extra_column_name,
-    flatten_schema,
-    header,
-)
+from target_csv_flat.atomic_csv import AtomicCsvFile, read_header, remove_stale_temps
+from target_csv_flat.errors import MissingKeyError, OutputError, RecordError, SettingsError
+from target_csv_flat.flatten import Column, compile_row_builder, flatten_schema, header, union_header
+from target_csv_flat.local_time import LocalClock, load_zone
+from target_csv_flat.naming import file_name, safe_stream_name
+from target_csv_flat.rejects import Quarantine, describe, invalid_field, record_key
+from target_csv_flat.safety import guard_header
 from target_csv_flat.validation import FastValidator
 
 if t.TYPE_CHECKING:
@@ -49,9 +51,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.conform import DatetimeErrorTreatmentEnum
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
-PLACEHOLDERS = ("stream_name", "datestamp", "timestamp")
-LINE_TERMINATOR = "\r\n"
-WRITE_BUFFER = 1 << 20
+BATCH_SIZE = 100_000
+_NUMBERS = frozenset({int, float, decimal.Decimal})
 
 
 @dataclass
@@ -59,36 +60,28 @@ class OutputRun:
     """What the sinks of one target run share: the start time and the files opened so far."""
 
     started_at: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
-    files: dict[Path, str] = field(default_factory=dict)  # file -> stream that writes it
+    files: dict[Path, AtomicCsvFile] = field(default_factory=dict)
+    owners: dict[Path, str] = field(default_factory=dict)  # file -> stream that writes it
+
+    def discard_all(self) -> None:
+        """Drop every open batch (the run is failing): the real files keep their committed rows."""
+        for output in self.files.values():
+            output.discard()
 
 
-def check_naming_scheme(scheme: str) -> None:
-    """Raise SettingsError unless `scheme` only uses the known placeholders."""
-    unknown = [p for p in re.findall(r"\{([^{}]*)\}", scheme) if p not in PLACEHOLDERS]
-    if unknown or not scheme.strip() or scheme.endswith(("/", "\\")):
-        known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-        what = f"unknown placeholder {{{unknown[0]}}}" if unknown else "no file name"
-        msg = f"file_naming_scheme {scheme!r}: {what}; use a file name with {known}"
-        raise SettingsError(msg)
-
-
-def file_name(scheme: str, stream_name: str, started_at: datetime.datetime) -> str:
-    """`scheme` with its placeholders filled; path separators in stream names become `_`."""
-    safe_stream = re.sub(r"[\\/]", "_", stream_name)
-    if safe_stream in {"", ".", ".."}:
-        safe_stream = "_" * max(1, len(safe_stream))
-    values = {
-        "stream_name": safe_stream,
-        "datestamp": started_at.strftime("%Y-%m-%d"),
-        "timestamp": started_at.strftime("%Y%m%dT%H%M%S"),
-    }
-    return re.sub(r"\{(" + "|".join(PLACEHOLDERS) + r")\}", lambda m: values[m.group(1)], scheme)
+def sort_key(value: object) -> tuple[int, object]:
+    """Order of cells for `sort_by`: empty first, then numbers, then text."""
+    if value is None or value == "":
+        return (0, 0)
+    if value.__class__ in _NUMBERS:
+        return (1, value)
+    return (2, str(value))
 
 
 class CsvSink(BatchSink):
     """Writes one stream to one flattened CSV file."""
 
-    MAX_SIZE_DEFAULT = 10_000
+    MAX_SIZE_DEFAULT = BATCH_SIZE
 
     def __init__(
         self,
@@ -107,24 +100,52 @@ class CsvSink(BatchSink):
         self.max_depth: int = settings.get("flattening_max_depth", 3)
         self.list_format: str = settings.get("list_format") or "json"
         self.overwrite_behavior: str = settings.get("overwrite_behavior") or "append"
+        self.guard: bool = settings.get("csv_injection_guard", True) is not False
+        self.local_column: str | None = settings.get("local_timestamp_column") or None
+        self.timezone: str = settings.get("timezone") or "UTC"
+        self.sort_by: str | None = settings.get("sort_by") or None
+        self.on_invalid: str = settings.get("on_invalid_record") or "fail"
         self.columns: list[Column] = flatten_schema(self.schema, self.max_depth, self.separator)
         self.file = self.output_path / file_name(
             settings.get("file_naming_scheme") or "{stream_name}.csv",
             stream_name,
             self.output_run.started_at,
         )
-        self.file_header: list[str] = []
-        self.extra_name = extra_column_name(c.name for c in self.columns)
+        self.quarantine = Quarantine(self.output_path, safe_stream_name(stream_name))
+        self.output: AtomicCsvFile | None = None
+        self.layout: list[str] = []  # the header this sink's rows are built for
+        self.extra_name = header(self.columns)[-1]
         self._build_row: Callable[[dict], tuple] | None = None
+        self._sort_index: int | None = None
+        self._rejected = False
         self._warned_extras: set[str] = set()
 
-    # -- SDK hooks -----------------------------------------------------------------------------
+    # -- SDK hooks: validation -----------------------------------------------------------------
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """The SDK's JSON Schema validation, with a compiled fast path (see `validation`)."""
         if not self.validate_schema:
             return None
         return FastValidator(self.schema, validate_formats=self.validate_field_string_format)
+
+    def _validate_and_parse(self, record: dict) -> dict:
+        """Validate; an invalid record is handled by `on_invalid_record` instead of a traceback."""
+        self._rejected = False
+        if self._validator is not None:
+            try:
+                self._validator.validate(record)
+            except InvalidRecord as exc:
+                self._reject(record, invalid_field(exc.__cause__), exc.error_message)
+        return record
+
+    def _singer_validate_message(self, record: dict) -> None:
+        """A record without its key properties is an invalid record too."""
+        if self._rejected:
+            return
+        for key in self._key_properties:
+            if key not in record:
+                self._reject(record, key, f"key property {key!r} is missing", MissingKeyError)
+                return
 
     def _parse_timestamps_in_record(
         self,
@@ -134,144 +155,174 @@ class CsvSink(BatchSink):
     ) -> None:
         """Keep `date-time` strings exactly as received (the SDK would parse them to datetime)."""
 
+    def _reject(
+        self,
+        record: dict,
+        field_name: str,
+        reason: str,
+        error: type[RecordError] = RecordError,
+    ) -> None:
+        key = record_key(record, self._key_properties, self._total_records_read + 1)
+        message = describe(self.stream_name, key, field_name, reason)
+        if self.on_invalid == "fail":
+            self.output_run.discard_all()
+            raise error(f"invalid record: {message} (on_invalid_record: fail)", record)
+        self._rejected = True
+        if self.on_invalid == "quarantine":
+            try:
+                self.quarantine.add(record)
+            except OSError as exc:
+                raise OutputError(f"cannot write {self.quarantine.path}: {exc.strerror or exc}") from exc
+            self.logger.warning("Invalid record: %s; written to %s", message, self.quarantine.path)
+        else:
+            self.logger.warning("Invalid record: %s; skipped", message)
+
+    # -- SDK hooks: files ----------------------------------------------------------------------
+
     def setup(self) -> None:
-        """Claim the file, write or read its header, and compile the row builder for it."""
+        """Claim the file, grow its header to fit this schema, and compile the row builder for it."""
         super().setup()
         claim = self.file.resolve()
-        claimed_by = self.output_run.files.get(claim)
-        if claimed_by is not None and claimed_by != self.stream_name:
+        owner = self.output_run.owners.get(claim)
+        if owner is not None and owner != self.stream_name:
             msg = (
-                f"file_naming_scheme gives streams {claimed_by!r} and {self.stream_name!r} the same file "
+                f"file_naming_scheme gives streams {owner!r} and {self.stream_name!r} the same file "
                 f"{self.file}; include {{stream_name}} in it"
             )
             raise SettingsError(msg)
-        ours = header(self.columns)
+        names = header(self.columns)
+        if self.local_column is not None:
+            if self.local_column in names:
+                msg = (
+                    f"local_timestamp_column {self.local_column!r} is also a column of stream "
+                    f"{self.stream_name!r}; choose another name"
+                )
+                raise SettingsError(msg)
+            names.insert(0, self.local_column)
+        written = guard_header(names) if self.guard else list(names)
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            existing = None
-            if claimed_by is not None or self.overwrite_behavior == "append":
-                existing = self._read_header()
-            if existing is not None:
-                self.file_header = existing
-            else:
-                self.file_header = ours
-                with self._open("w") as out:
-                    self._writer(out).writerow(ours)
+            output = self.output_run.files.get(claim) or self._open_output(claim)
+            grown = union_header(
+                output.header,
+                written,
+                extra=written[-1],
+                first=written[0] if self.local_column is not None else None,
+            )
+            if grown != output.header:
+                if output.header:
+                    added = [n for n in grown if n not in set(output.header)]
+                    self.logger.info(
+                        "%s gains columns %s: its rows are rewritten with empty cells for them",
+                        self.file,
+                        ", ".join(added),
+                    )
+                output.set_header(grown)
         except OSError as exc:
             raise OutputError(f"cannot write {self.file}: {exc.strerror or exc}") from exc
-        self.output_run.files[claim] = self.stream_name
-        if self.file_header != ours:
-            self._reconcile_header(ours)
+        self.output = output
+        self.layout = output.header
+        ours = dict(zip(written, names, strict=True))
+        computed = {}
+        if self.local_column is not None:
+            computed[self.local_column] = LocalClock(load_zone(self.timezone))
         self._build_row = compile_row_builder(
             self.columns,
-            self.file_header,
+            [ours.get(h) for h in self.layout],  # None: a column of the file, not of this schema
             list_format=self.list_format,
             separator=self.separator,
             on_extras=self._warn_extras,
+            guard=self.guard,
+            computed=computed,
         )
+        if self.sort_by is not None:
+            self._set_sort_index(names, written)
         self.logger.info("Writing stream '%s' to %s", self.stream_name, self.file)
 
-    def start_batch(self, context: dict) -> None:
-        """Rows of this batch, built as records arrive (the records themselves are not kept)."""
-        context["rows"] = []
+    def _open_output(self, claim: Path) -> AtomicCsvFile:
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        removed = remove_stale_temps(self.file)
+        if removed:
+            self.logger.warning(
+                "Removed %d temporary file%s left by an interrupted run: %s",
+                len(removed),
+                "s" if len(removed) > 1 else "",
+                ", ".join(p.name for p in removed),
+            )
+        existing = read_header(self.file, self.encoding) if self.overwrite_behavior == "append" else None
+        output = AtomicCsvFile(
+            self.file, self.encoding, existing, replace=self.overwrite_behavior == "replace"
+        )
+        self.output_run.files[claim] = output
+        self.output_run.owners[claim] = self.stream_name
+        if existing:
+            self.logger.info("Appending to %s in its existing column order", self.file)
+        return output
+
+    def _set_sort_index(self, names: list[str], written: list[str]) -> None:
+        if self.sort_by in names:
+            self._sort_index = self.layout.index(written[names.index(self.sort_by)])
+        else:
+            self.logger.info(
+                "Stream '%s' has no column %r (sort_by): its rows keep their arrival order",
+                self.stream_name,
+                self.sort_by,
+            )
 
     def process_record(self, record: dict, context: dict) -> None:
-        """Flatten the record into its row."""
-        context["rows"].append(self._build_row(record))  # type: ignore[misc]
+        """Write the record's row to the batch's temporary file (or keep it, to sort the batch)."""
+        if self._rejected:
+            self._rejected = False
+            return
+        row = self._build_row(record)  # type: ignore[misc]
+        if self._sort_index is not None:
+            context.setdefault("rows", []).append(row)
+            return
+        try:
+            self.output.write_row(row, self.layout)  # type: ignore[union-attr]
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.file}: {exc.strerror or exc}") from exc
 
     def process_batch(self, context: dict) -> None:
-        """Append the batch's rows to the file (also rows of BATCH-message records)."""
-        rows: list[tuple] = context.get("rows", [])
+        """Write held rows (sorted) and BATCH-message records, then move the batch into the real file."""
+        rows: list[tuple] = context.get("rows") or []
         records = context.get("records")
         if records:  # BATCH messages: the SDK passes raw records
             build = self._build_row
             rows = rows + [build(r) for r in records]  # type: ignore[misc]
-        if not rows:
-            return
+        output = self.output
+        assert output is not None
         try:
-            with self._open("a") as out:
-                self._writer(out).writerows(rows)
+            if rows:
+                if self._sort_index is not None:
+                    index = self._sort_index
+                    rows.sort(key=lambda row: sort_key(row[index]))
+                output.write_rows(rows, self.layout)
+            pending = output.rows_pending
+            output.commit()
         except OSError as exc:
             raise OutputError(f"cannot write {self.file}: {exc.strerror or exc}") from exc
-        self.logger.debug("Appended %d rows to %s", len(rows), self.file)
+        if pending:
+            self.logger.debug("Committed %d rows to %s", pending, self.file)
+
+    def clean_up(self) -> None:
+        """End of the stream: commit what is open; a stream without rows still gets its header."""
+        if self.output is not None:
+            try:
+                self.output.finish()
+            except OSError as exc:
+                raise OutputError(f"cannot write {self.file}: {exc.strerror or exc}") from exc
+        super().clean_up()
 
     # -- helpers -------------------------------------------------------------------------------
-
-    def _open(self, mode: str) -> t.TextIO:
-        return self.file.open(
-            mode,
-            encoding=self.encoding,
-            errors="backslashreplace",
-            newline="",
-            buffering=WRITE_BUFFER,
-        )
-
-    @staticmethod
-    def _writer(out: t.TextIO) -> t.Any:
-        return csv.writer(out, lineterminator=LINE_TERMINATOR)
-
-    def _read_header(self) -> list[str] | None:
-        """The existing file's header (None if there is no file or it is empty).
-
-        A file whose last line has no line end gets one, so the first appended row starts a line.
-        """
-        if not self.file.is_file() or self.file.stat().st_size == 0:
-            return None
-        with self.file.open("rb") as raw:
-            raw.seek(-1, 2)
-            ends_with_newline = raw.read(1) in b"\r\n"
-        if not ends_with_newline:
-            with self._open("a") as out:
-                out.write(LINE_TERMINATOR)
-        with self.file.open(encoding=self.encoding, errors="replace", newline="") as existing:
-            return next(csv.reader(existing), [])
-
-    def _reconcile_header(self, ours: list[str]) -> None:
-        present = set(self.file_header)
-        missing = [c.name for c in self.columns if c.name not in present]
-        extra_target = self.extra_name if self.extra_name in present else None
-        if missing and extra_target is None:
-            msg = (
-                f"{self.file} already has a header without columns {', '.join(missing[:5])}"
-                f"{' ...' if len(missing) > 5 else ''} of stream {self.stream_name!r} and no "
-                f"{self.extra_name} column; set overwrite_behavior to replace or use another "
-                "file_naming_scheme"
-            )
-            raise OutputError(msg)
-        if missing:
-            # Their values land in _extra as undeclared fields would; the warning below says why.
-            sep = self.separator
-            for column in self.columns:
-                if column.name in missing:
-                    self._warned_extras.update(
-                        sep.join(column.path[:i]) for i in range(1, len(column.path) + 1)
-                    )
-            self.logger.warning(
-                "%s has no columns %s: their values go to its %s column as JSON",
-                self.file,
-                ", ".join(missing),
-                extra_target,
-            )
-        unknown = [n for n in self.file_header if n not in set(ours) and n != extra_target]
-        self.logger.info(
-            "Appending to %s in its existing column order%s",
-            self.file,
-            f" (columns {', '.join(unknown)} stay empty)" if unknown else "",
-        )
 
     def _warn_extras(self, names: list[str]) -> None:
         new = [n for n in names if n not in self._warned_extras]
         if new:
             self._warned_extras.update(new)
-            where = (
-                f"kept as JSON in the {self.extra_name} column"
-                if self.extra_name in self.file_header
-                else f"NOT WRITTEN: {self.file} has no {self.extra_name} column"
-            )
             self.logger.warning(
-                "Stream '%s': field%s %s not in the schema; %s",
+                "Stream '%s': field%s %s not in the schema; kept as JSON in the %s column",
                 self.stream_name,
                 "s" if len(new) > 1 else "",
                 ", ".join(repr(n) for n in new),
-                where,
+                self.extra_name,
             )

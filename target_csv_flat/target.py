@@ -2,9 +2,11 @@
 
 Settings are declared once, below. Bad settings stop the target before it reads any message, with
 one line on stderr that names the setting and exit code 1 (`main`), as do output files that cannot be
-written. The SDK's own record flattening (`flattening_enabled`) is not offered and is switched off:
-this target flattens itself (`flatten.py`), by `flattening_max_depth` and `flattening_separator`,
-which keep the SDK's names and meaning.
+written and invalid records under `on_invalid_record: fail`. The SDK's own record flattening
+(`flattening_enabled`) is not offered and is switched off: this target flattens itself
+(`flatten.py`), by `flattening_max_depth` and `flattening_separator`, which keep the SDK's names and
+meaning. If the run fails, the batches being written are discarded (`MessageReader`), so the files
+keep only complete, committed batches.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from singer_sdk.target_base import Target
 
 from target_csv_flat.errors import SettingsError, TargetCsvFlatError
 from target_csv_flat.flatten import LIST_FORMATS
-from target_csv_flat.sink import PLACEHOLDERS, CsvSink, OutputRun, check_naming_scheme
+from target_csv_flat.local_time import load_zone
+from target_csv_flat.naming import PLACEHOLDERS, check_naming_scheme
+from target_csv_flat.rejects import INVALID_RECORD_ACTIONS
+from target_csv_flat.sink import BATCH_SIZE, CsvSink, OutputRun
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable
 
 OVERWRITE_BEHAVIORS = ("append", "replace")
 
@@ -36,9 +44,21 @@ class MessageReader(SingerReader):
     """The SDK's reader, decoding with one prepared JSONDecoder instead of a new one per line.
 
     Same result as the SDK's `deserialize_json` (floats become `Decimal`), same error on bad JSON.
+    `on_failure` lets the target drop its open batches when any message makes the run fail.
     """
 
     _decode = json.JSONDecoder(parse_float=decimal.Decimal).decode
+    on_failure: Callable[[], None] | None = None
+    """Called when processing stops on an exception (the target discards open batches)."""
+
+    def process_lines(self, file_input: t.IO[str] | None, callbacks: dict) -> t.Counter[str]:
+        """The SDK's loop; on any exception, `on_failure` runs before the exception goes on."""
+        try:
+            return super().process_lines(file_input, callbacks)
+        except BaseException:
+            if self.on_failure is not None:
+                self.on_failure()
+            raise
 
     def deserialize_json(self, line: str) -> dict:
         """Decode one message line."""
@@ -112,8 +132,10 @@ class TargetCsvFlat(Target):
             default="append",
             allowed_values=list(OVERWRITE_BEHAVIORS),
             description=(
-                "`append`: an existing file keeps its header and rows are appended in its column "
-                "order (the header is never repeated); `replace`: the file is rewritten."
+                "`append`: rows are added to an existing file in its column order, its header is "
+                "never repeated (columns it lacks are added by rewriting it, old rows get empty "
+                "cells); `replace`: the run's first batch replaces the file, later batches of the "
+                "same run append."
             ),
         ),
         th.Property(
@@ -123,6 +145,64 @@ class TargetCsvFlat(Target):
             description=(
                 "File encoding (a Python codec name); `utf-8-sig` helps Excel recognise UTF-8. "
                 "Characters the encoding cannot represent are written as backslash escapes."
+            ),
+        ),
+        th.Property(
+            "csv_injection_guard",
+            th.BooleanType,
+            default=True,
+            description=(
+                "Text cells and header names starting with = + - @ tab or carriage return get a "
+                "leading ' so spreadsheets show them instead of running them as formulas (OWASP); "
+                "numbers, and text that is just a number such as -5, are left alone. false: "
+                "write them raw."
+            ),
+        ),
+        th.Property(
+            "local_timestamp_column",
+            th.StringType,
+            description=(
+                "Name of an extra first column holding the time each row was written, in "
+                "`timezone`, as `2025-06-08 09:07:21 JST` (seed 001's local_timestamp). Not set "
+                "(default): no such column."
+            ),
+        ),
+        th.Property(
+            "timezone",
+            th.StringType,
+            default="UTC",
+            description="IANA time zone of local_timestamp_column, e.g. Asia/Tokyo or Europe/London.",
+        ),
+        th.Property(
+            "sort_by",
+            th.StringType,
+            description=(
+                "Column (flattened name, e.g. eventTime) to order each batch's rows by, empty "
+                "values first; streams without it keep arrival order. The batch is then held in "
+                "memory until it is written. Not set (default): rows are written in arrival order, "
+                "straight to disk."
+            ),
+        ),
+        th.Property(
+            "on_invalid_record",
+            th.StringType,
+            default="fail",
+            allowed_values=list(INVALID_RECORD_ACTIONS),
+            description=(
+                "A record that breaks its schema: `fail` stops the run with one line naming the "
+                "stream, key and field, discarding the batch being written (exit code 1); `skip` "
+                "logs that line as a warning and drops the record; `quarantine` also appends the "
+                "record as JSON to `<output_path>/<stream>.rejected.jsonl`."
+            ),
+        ),
+        th.Property(
+            "batch_size_rows",
+            th.IntegerType(minimum=1),
+            default=BATCH_SIZE,
+            description=(
+                "Rows per batch. A batch's rows go into a copy of the file, which is fsynced and "
+                "renamed into place at the batch's end (crash safety): each batch costs one copy of "
+                "the file. Rows are streamed to disk, not held in memory (unless sort_by is set)."
             ),
         ),
     ).to_dict()
@@ -136,6 +216,8 @@ class TargetCsvFlat(Target):
             raise SettingsError(f"invalid settings: {'; '.join(exc.errors or [str(exc)])}") from None
         if kwargs.get("validate_config", True):
             self._check_settings()
+        if isinstance(self.message_reader, MessageReader):
+            self.message_reader.on_failure = self.output_run.discard_all
 
     def setup_mapper(self) -> None:
         """Stream maps work as usual; the SDK's record flattening stays off (we flatten ourselves)."""
@@ -152,6 +234,7 @@ class TargetCsvFlat(Target):
             codecs.lookup(encoding)
         except LookupError:
             raise SettingsError(f"encoding {encoding!r} is not a known Python codec") from None
+        load_zone(config.get("timezone") or "UTC")
         output_path = Path(config.get("output_path") or "output")
         try:
             output_path.mkdir(parents=True, exist_ok=True)

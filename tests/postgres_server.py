@@ -74,7 +74,7 @@ class PostgresServer:
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def connect(self, database: str = "postgres"):  # noqa: ANN201 - psycopg connection
+    def connect(self, database: str = "postgres"):
         import psycopg
 
         return psycopg.connect(

@@ -112,4 +112,6 @@ def run_pipeline(
         )
         tap.stdout.close()
         tap_rc = tap.wait(timeout=timeout)
-    return PipelineRun(tap_rc, target_proc.returncode, target_proc.stdout, tap_err.read_text(), target_err.read_text())
+    return PipelineRun(
+        tap_rc, target_proc.returncode, target_proc.stdout, tap_err.read_text(), target_err.read_text()
+    )

@@ -20,6 +20,7 @@ from target_csv_flat.flatten import (
     json_list_text,
     json_text,
     list_formatter,
+    union_header,
 )
 from tests.schema_shorthand import I, L, S, obj
 
@@ -346,15 +347,56 @@ def _mutate(rng: random.Random, value: object, depth: int = 0) -> object:
     return value
 
 
-def test_compiled_builder_matches_reference_on_random_records() -> None:
+@pytest.mark.parametrize("guard", [False, True])
+def test_compiled_builder_matches_reference_on_random_records(guard: bool) -> None:
     rng = random.Random(42)
     for depth in (0, 1, 2, 3, 4):
         for list_format in ("json", "comma"):
             columns = flatten_schema(SCHEMA, max_depth=depth)
-            build = compile_row_builder(columns, list_format=list_format)
+            build = compile_row_builder(columns, list_format=list_format, guard=guard)
             for _ in range(300):
                 record = _mutate(rng, RECORD)
-                assert build(record) == flatten_record(record, columns, list_format=list_format), record
+                expected = flatten_record(record, columns, list_format=list_format, guard=guard)
+                assert build(record) == expected, record
+
+
+def test_compiled_builder_fills_computed_columns_and_leaves_foreign_ones_empty() -> None:
+    columns = flatten_schema(SCHEMA)
+    calls: list[int] = []
+
+    def stamp() -> str:
+        calls.append(1)
+        return "2025-06-08 09:07:21 JST"
+
+    build = compile_row_builder(
+        columns, ["local_timestamp", "uuid", None, "score"], computed={"local_timestamp": stamp}
+    )
+    assert build(RECORD) == ("2025-06-08 09:07:21 JST", "u-1", None, 7)
+    assert len(calls) == 1
+
+
+# --------------------------------------------------------------------------- growing headers
+
+
+def test_union_header_keeps_old_columns_and_adds_new_ones_before_extra() -> None:
+    old = ["uuid", "note", "_extra"]
+    ours = ["uuid", "severity", "score", "_extra"]
+    assert union_header(old, ours, "_extra") == ["uuid", "note", "severity", "score", "_extra"]
+    assert union_header(old, ["note", "uuid", "_extra"], "_extra") == old  # fewer or reordered: unchanged
+    assert union_header(["a", "_extra", "z"], ["b", "_extra"], "_extra") == ["a", "b", "_extra", "z"]
+    assert union_header(["id", "name"], ["uuid", "_extra"], "_extra") == ["id", "name", "uuid", "_extra"]
+    assert union_header([], ours, "_extra") == ours
+
+
+def test_union_header_puts_a_new_local_timestamp_column_first() -> None:
+    grown = union_header(
+        ["uuid", "_extra"], ["local_timestamp", "uuid", "_extra"], "_extra", "local_timestamp"
+    )
+    assert grown == ["local_timestamp", "uuid", "_extra"]
+    kept = union_header(
+        ["uuid", "local_timestamp", "_extra"], ["local_timestamp", "uuid", "_extra"], "_extra"
+    )
+    assert kept == ["uuid", "local_timestamp", "_extra"]
 
 
 def test_compiled_builder_is_safe_with_hostile_property_names() -> None:

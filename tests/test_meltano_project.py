@@ -18,16 +18,14 @@ from tests.simulator import Simulator
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = yaml.safe_load((ROOT / "meltano.yml").read_text())
 MELTANO = Path(sys.executable).parent / "meltano"
+# Settings the SDK adds to every plugin's schema (in place, once a plugin has been validated).
 SDK_BUILTINS = {
-    "stream_maps",
-    "stream_map_config",
-    "flattening_enabled",
-    "flattening_max_depth",
-    "batch_config",
-}
+    "stream_maps", "stream_map_config", "faker_config", "flattening_enabled", "flattening_max_depth",
+    "flattening_max_key_length", "flattening_separator", "batch_config",
+}  # fmt: skip
 SDK_BUILTINS_TARGET = {
     "stream_maps", "stream_map_config", "faker_config", "flattening_enabled", "batch_config",
-    "add_record_metadata", "load_method", "batch_size_rows", "validate_records",
+    "add_record_metadata", "load_method", "validate_records",
 }  # fmt: skip
 
 

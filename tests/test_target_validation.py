@@ -1,17 +1,24 @@
-"""The compiled record check never accepts what the SDK's jsonschema validator rejects."""
+"""Record validation: the compiled check never accepts what the SDK's jsonschema validator rejects, and
+`on_invalid_record` decides what happens to a record that breaks its schema."""
 
 from __future__ import annotations
 
+import json
+import logging
 import random
+import subprocess
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from singer_sdk.exceptions import InvalidRecord
+from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
 from singer_sdk.sinks.core import JSONSchemaValidator
 
+from target_csv_flat.errors import RecordError
 from target_csv_flat.validation import FastValidator, compile_check
 from tests.schema_shorthand import DT as NS
 from tests.schema_shorthand import I, L, S
+from tests.test_target_csv import SCHEMA, SCRIPT, detection, messages, read, run
 
 DETECTION = {
     "type": "object",
@@ -205,3 +212,96 @@ def test_fast_validator_checks_formats_when_asked() -> None:
     with pytest.raises(InvalidRecord):
         validator.validate({"uuid": "u", "eventTime": 1, "mail": "not an address"})
     FastValidator(DETECTION).validate({"uuid": "u", "eventTime": 1, "mail": "not an address"})
+
+
+# --------------------------------------------------------------------------- on_invalid_record
+
+BAD = detection(2, eventTime="yesterday")  # eventTime must be an integer
+
+
+def stream_of(*records: dict) -> list[dict]:
+    return messages("detections", list(records))
+
+
+def test_fail_stops_with_one_line_naming_stream_key_and_field(tmp_path: Path) -> None:
+    with pytest.raises(RecordError) as caught:
+        run(tmp_path, stream_of(detection(1), BAD))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "stream 'detections'" in message
+    assert "uuid='u-2'" in message
+    assert "field eventTime" in message
+    assert "'yesterday' is not of type 'integer'" in message
+
+
+def test_fail_names_nested_and_missing_fields(tmp_path: Path) -> None:
+    schema = {**SCHEMA, "required": ["note"]}
+    nested = detection(3, policy={"id": "p", "rule": {"id": 7, "name": "n"}})
+    with pytest.raises(RecordError, match=r"record uuid='u-3': field policy\.rule\.id: 7 is not of type"):
+        run(tmp_path / "a", stream_of(nested))
+    missing = detection(4)
+    del missing["note"]
+    with pytest.raises(RecordError, match=r"field note: 'note' is a required property"):
+        run(tmp_path / "b", messages("detections", [missing], schema))
+    with pytest.raises(MissingKeyPropertiesError, match=r"record uuid=<missing>: field uuid: key property"):
+        run(tmp_path / "c", stream_of({k: v for k, v in detection(5).items() if k != "uuid"}))
+
+
+def test_fail_discards_the_open_batch_and_keeps_committed_ones(tmp_path: Path) -> None:
+    records = [detection(i) for i in range(5)] + [BAD]
+    with pytest.raises(RecordError):
+        run(tmp_path, stream_of(*records), batch_size_rows=2)
+    rows = read(tmp_path / "detections.csv")
+    assert [r[0] for r in rows] == ["uuid", "u-0", "u-1", "u-2", "u-3"]  # u-4's batch was not committed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["detections.csv"]  # its temp file is gone
+
+
+def test_fail_on_the_cli_exits_1_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"output_path": str(tmp_path / "out")}), encoding="utf-8")
+    stdin = "".join(json.dumps(m) + "\n" for m in stream_of(detection(1), BAD, detection(3)))
+    result = subprocess.run(
+        [str(SCRIPT), "--config", str(config)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(
+        "target-csv-flat: error: invalid record: stream 'detections', record uuid='u-2'"
+    )
+    assert result.stdout == ""  # no STATE for rows that were not written
+    assert list((tmp_path / "out").iterdir()) == []  # u-1's batch was discarded, temp file included
+
+
+def test_skip_logs_one_warning_per_record_and_writes_the_rest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        run(tmp_path, stream_of(detection(1), BAD, detection(3), BAD), on_invalid_record="skip")
+    assert [r[0] for r in read(tmp_path / "detections.csv")] == ["uuid", "u-1", "u-3"]
+    warnings = [r.getMessage() for r in caplog.records if "Invalid record" in r.getMessage()]
+    assert len(warnings) == 2
+    assert "stream 'detections', record uuid='u-2': field eventTime:" in warnings[0]
+    assert warnings[0].endswith("; skipped")
+    assert not (tmp_path / "detections.rejected.jsonl").exists()
+
+
+def test_quarantine_writes_each_bad_record_as_one_json_line(tmp_path: Path) -> None:
+    odd = detection(4, eventTime=1.5, note="line\nbreak")
+    run(tmp_path, stream_of(detection(1), BAD, odd, detection(3)), on_invalid_record="quarantine")
+    assert [r[0] for r in read(tmp_path / "detections.csv")] == ["uuid", "u-1", "u-3"]
+    lines = (tmp_path / "detections.rejected.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [BAD, {**odd, "eventTime": 1.5}]
+    run(tmp_path, stream_of(BAD), on_invalid_record="quarantine")
+    assert len((tmp_path / "detections.rejected.jsonl").read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_validate_records_off_writes_whatever_arrives(tmp_path: Path) -> None:
+    run(tmp_path, stream_of(BAD), validate_records=False)
+    assert read(tmp_path / "detections.csv")[1][1] == "yesterday"

@@ -47,7 +47,9 @@ def tap_config(sim: Simulator, end: str) -> dict:
     }
 
 
-def load_twice_with_overlap(tmp_path: Path, sim: Simulator, target: str, target_config: dict) -> list[PipelineRun]:
+def load_twice_with_overlap(
+    tmp_path: Path, sim: Simulator, target: str, target_config: dict
+) -> list[PipelineRun]:
     first = run_pipeline(tmp_path, tap_config(sim, FIRST_END), target, target_config)
     assert first.tap_returncode == 0, first.tap_stderr
     assert first.target_returncode == 0, first.target_stderr
@@ -68,7 +70,9 @@ def test_postgres_incremental_load_with_overlap(
     load_twice_with_overlap(tmp_path, warehouse_sim, "target-postgres", config)
     expected = warehouse_sim.detection_ids("2024-10-01", SECOND_END)
     with postgres.connect(database) as conn:
-        total, distinct = conn.execute('SELECT count(*), count(DISTINCT uuid) FROM visionone.detections').fetchone()
+        total, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT uuid) FROM visionone.detections"
+        ).fetchone()
         assert total == distinct == len(expected)
         loaded = {row[0] for row in conn.execute("SELECT uuid FROM visionone.detections")}
         assert loaded == expected
@@ -89,7 +93,9 @@ def test_duckdb_incremental_load_with_overlap(tmp_path: Path, warehouse_sim: Sim
     load_twice_with_overlap(tmp_path, warehouse_sim, "target-duckdb", config)
     expected = warehouse_sim.detection_ids("2024-10-01", SECOND_END)
     with duckdb.connect(str(path), read_only=True) as conn:
-        total, distinct = conn.execute("SELECT count(*), count(DISTINCT uuid) FROM visionone.detections").fetchone()
+        total, distinct = conn.execute(
+            "SELECT count(*), count(DISTINCT uuid) FROM visionone.detections"
+        ).fetchone()
         assert total == distinct == len(expected)
         loaded = {row[0] for row in conn.execute("SELECT uuid FROM visionone.detections").fetchall()}
         assert loaded == expected
