@@ -15,7 +15,7 @@ import typing as t
 from collections.abc import Generator, Iterable
 from functools import cached_property
 from http import HTTPStatus
-from urllib.parse import ParseResult
+from urllib.parse import ParseResult, urlsplit
 
 import requests
 from requests.utils import requote_uri
@@ -49,6 +49,7 @@ RETRY_BASE_SECONDS = 0.5
 RETRY_CAP_SECONDS = 60.0
 MAX_TRIES = 5
 _TAGS = re.compile(r"<[^>]+>")
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)|Error\(-?\d+, '([^']+)'\)")
 
 
 class SyncStopped(VisionOneError):
@@ -238,9 +239,7 @@ class VisionOneStream(RESTStream):
         exception = details.get("exception")
         args = details.get("args") or ()
         context = args[1] if len(args) > 1 else None
-        where = (
-            f" for window {context['window']}" if isinstance(context, dict) and "window" in context else ""
-        )
+        where = f" for window {'..'.join(map(str, context.values()))}" if isinstance(context, dict) else ""
         self.logger.warning(
             "%s: %s%s; retry %d/%d in %.1f s",
             self.name,
@@ -259,8 +258,14 @@ def explain_exception(exception: BaseException | None, timeout: float) -> str:
     if isinstance(exception, requests.exceptions.Timeout):
         return f"no answer within request_timeout={timeout:g} s"
     if isinstance(exception, requests.exceptions.ConnectionError):
-        reason = str(exception.args[0]) if exception.args else type(exception).__name__
-        return f"connection failed ({reason[:160]})"
+        # urllib3 wraps the OS error twice; people need the host and the OS's reason, not the URL.
+        inner = exception.args[0] if exception.args else exception
+        text = str(getattr(inner, "reason", inner))
+        errno = _ERRNO.search(text)
+        detail = (errno.group(1) or errno.group(2)).strip() if errno else text[:120]
+        request = getattr(exception, "request", None)
+        host = urlsplit(request.url).netloc if request is not None and request.url else "the API"
+        return f"connection to {host} failed ({detail})"
     return f"{type(exception).__name__}: {exception}"[:200]
 
 
@@ -286,7 +291,7 @@ class WindowedStream(VisionOneStream):
         return (value if isinstance(value, int | float) else 0, str(record.get(self.primary_keys[0], "")))
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        params = dict(context["params"]) if context else {}
+        params = dict(context) if context else {}
         params["top"] = self.settings.page_size
         return params
 
@@ -338,7 +343,7 @@ class WindowedStream(VisionOneStream):
         return None
 
     def _fetch_window(self, window: Window) -> list[dict]:
-        context = {"window": str(window), "params": self.window_params(window)}
+        context = self.window_params(window)  # the window's query parameters; also the metrics context
         try:
             return list(self.request_records(context))
         except (AuthError, SyncStopped):

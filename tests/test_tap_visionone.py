@@ -240,3 +240,13 @@ def test_key_never_printed_by_about_discover_or_sync(tmp_path: Path, visionone_s
     assert run.returncode == 0 and run.records
     for text in [*outputs, run.stdout, run.stderr]:
         assert secret not in text
+
+
+def test_connection_resets_on_every_attempt_fail_in_one_readable_line(tmp_path: Path) -> None:
+    with Simulator(seed=2, scale=50, start="2024-10-01", days=1, api_key="sim-key") as sim:
+        sim.fail_next(50, status="reset")
+        run = run_tap(tmp_path, config_for(sim, start_date="2024-10-01", end_date="2024-10-01T01:00:00Z"))
+        assert run.returncode == 1
+        line = assert_one_line_error(run.stderr, "2024-10-01T00:00:00Z..2024-10-01T01:00:00Z", "5 attempts")
+        assert "Connection reset by peer" in line and "Max retries" not in line
+        assert not [s for s in run.states if s["bookmarks"]["detections"].get("replication_key_value")]
