@@ -8,7 +8,6 @@ fetches them concurrently through the tap's one rate limiter and emits them in o
 from __future__ import annotations
 
 import html
-import json
 import re
 import threading
 import typing as t
@@ -186,31 +185,34 @@ class VisionOneStream(RESTStream):
     def validate_response(self, response: requests.Response) -> None:
         """401/403 are fatal at once; 429, 5xx and unreadable bodies are retried."""
         status = response.status_code
-        if status == HTTPStatus.UNAUTHORIZED:
-            raise AuthError(
-                f"Vision One rejected the API key ({describe_error(response, self.config.get('api_key'))}): "
-                "check the `api_key` setting (TAP_VISIONONE_API_KEY) and that it belongs to "
-                "the region in `region`/`api_url`."
-            )
-        if status == HTTPStatus.FORBIDDEN:
-            raise AuthError(
-                f"Vision One refused {self.path} ({describe_error(response, self.config.get('api_key'))}): "
-                "the role of the key in `api_key` lacks the permission for this API."
-            )
-        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            raise RetriableAPIError(describe_error(response, self.config.get("api_key")), response)
         if status >= HTTPStatus.BAD_REQUEST:
-            raise FatalAPIError(
-                f"Vision One refused the request to {self.path} "
-                f"({describe_error(response, self.config.get('api_key'))}): check the `query`, "
-                "`page_size`, `start_date` and `end_date` settings."
-            )
+            self._raise_for_error(response, describe_error(response, self.config.get("api_key")))
         try:
             body = response_body(response)
         except ValueError as exc:
             raise RetriableAPIError(f"HTTP {status} with a body that is not JSON ({exc})", response) from exc
         if not isinstance(body, dict):
             raise RetriableAPIError(f"HTTP {status} with a JSON body that is not an object", response)
+
+    def _raise_for_error(self, response: requests.Response, detail: str) -> t.NoReturn:
+        """Map an error status to the exception that decides retry or stop (``detail`` has no key)."""
+        status = response.status_code
+        if status == HTTPStatus.UNAUTHORIZED:
+            raise AuthError(
+                f"Vision One rejected the API key ({detail}): check the `api_key` setting "
+                "(TAP_VISIONONE_API_KEY) and that it belongs to the region in `region`/`api_url`."
+            )
+        if status == HTTPStatus.FORBIDDEN:
+            raise AuthError(
+                f"Vision One refused {self.path} ({detail}): "
+                "the role of the key in `api_key` lacks the permission for this API."
+            )
+        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise RetriableAPIError(detail, response)
+        raise FatalAPIError(
+            f"Vision One refused the request to {self.path} ({detail}): check the `query`, "
+            "`page_size`, `start_date` and `end_date` settings."
+        )
 
     def _request(
         self, prepared_request: requests.PreparedRequest, context: Context | None
@@ -356,7 +358,7 @@ class WindowedStream(VisionOneStream):
                 f"{explain_exception(exc, self.settings.request_timeout)}; the bookmark stays at "
                 f"{window.start_param}, so the next run starts with this window."
             ) from None
-        except (RuntimeError, ValueError, json.JSONDecodeError) as exc:
+        except (RuntimeError, ValueError) as exc:  # a looping nextLink; an unreadable page
             raise WindowFailedError(f"{self.name}: window {window} failed: {exc}") from None
 
     def _complete_window(self, context: Context | None, window: Window) -> None:

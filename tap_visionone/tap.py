@@ -97,15 +97,14 @@ def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
         )
     base_url = resolve_base_url(config)
     lag = parse_duration(config.get("lag", "10m"), setting="lag")
-    end = now - lag
-    if config.get("end_date"):
-        end = min(end, parse_datetime(config["end_date"], setting="end_date"))
+    end_date = parse_datetime(config["end_date"], setting="end_date") if config.get("end_date") else None
+    end = now - lag if end_date is None else min(now - lag, end_date)
     start = (
         parse_datetime(config["start_date"], setting="start_date")
         if config.get("start_date")
         else now - DEFAULT_START
     )
-    if config.get("end_date") and start >= parse_datetime(config["end_date"], setting="end_date"):
+    if end_date is not None and start >= end_date:
         raise SettingsError(
             f"Invalid setting `end_date`: {config['end_date']} is not after `start_date` "
             f"{format_api_time(start)}."
