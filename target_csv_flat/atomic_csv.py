@@ -210,7 +210,7 @@ class AtomicCsvFile:
         except BaseException:
             self.discard()
             raise
-        self._out = self._temp = self._writer = self._writerow = None
+        self._detach()
         self._disk_header = list(self.header)
         self._replace_pending = False
         self.rows_pending = 0
@@ -223,8 +223,7 @@ class AtomicCsvFile:
 
     def discard(self) -> None:
         """Drop the open batch; the real file stays as it was."""
-        out, temp = self._out, self._temp
-        self._out = self._temp = self._writer = self._writerow = None
+        out, temp = self._detach()
         self.rows_pending = 0
         if out is not None:
             with contextlib.suppress(OSError):
@@ -245,7 +244,7 @@ class AtomicCsvFile:
         """Open a batch: a temporary copy of the file (or a fresh file) to append rows to."""
         temp = self._new_temp()
         try:
-            if self._replace_pending or self._disk_header is None:
+            if self.needs_writing:
                 with self._open(temp, "w") as out:
                     csv.writer(out, lineterminator=LINE_TERMINATOR).writerow(self.header)
             elif self._disk_header == self.header:
@@ -255,14 +254,11 @@ class AtomicCsvFile:
                         out.write(LINE_TERMINATOR)
             else:
                 self._write_rewritten(self.path, self._disk_header, temp)
-            self._out = self._open(temp, "a")
+            self._attach(temp)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
             raise
-        self._temp = temp
-        self._writer = csv.writer(self._out, lineterminator=LINE_TERMINATOR)
-        self._writerow = self._writer.writerow
 
     def _write_rewritten(self, source: Path, source_header: Sequence[str], temp: Path) -> None:
         """Write `source`'s rows under `self.header` into `temp`, one row at a time."""
@@ -277,10 +273,9 @@ class AtomicCsvFile:
             writer.writerows(remap(rows, source_header, self.header))
 
     def _rewrite_open_batch(self, old_header: list[str]) -> None:
-        out, temp = self._out, self._temp
+        out, temp = self._detach()
         assert out is not None and temp is not None
         out.close()
-        self._out = self._temp = self._writer = self._writerow = None
         try:
             replacement = self._new_temp()
             try:
@@ -292,7 +287,17 @@ class AtomicCsvFile:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
-        self._temp = replacement
-        self._out = self._open(replacement, "a")
+        self._attach(replacement)
+
+    def _attach(self, temp: Path) -> None:
+        """Make `temp` the open batch: rows are appended to it from now on."""
+        self._out = self._open(temp, "a")
+        self._temp = temp
         self._writer = csv.writer(self._out, lineterminator=LINE_TERMINATOR)
         self._writerow = self._writer.writerow
+
+    def _detach(self) -> tuple[t.TextIO | None, Path | None]:
+        """Forget the open batch (the caller closes or commits it); return its file and path."""
+        out, temp = self._out, self._temp
+        self._out = self._temp = self._writer = self._writerow = None
+        return out, temp

@@ -218,7 +218,7 @@ class CsvSink(BatchSink):
                     )
                 output.set_header(grown)
         except OSError as exc:
-            raise OutputError(f"cannot write {self.file}: {exc.strerror or exc}") from exc
+            raise self._write_failed(exc) from exc
         self.output = output
         self.layout = output.header
         ours = dict(zip(written, names, strict=True))
@@ -280,7 +280,7 @@ class CsvSink(BatchSink):
         try:
             self.output.write_row(row, self.layout)  # type: ignore[union-attr]
         except OSError as exc:
-            raise OutputError(f"cannot write {self.file}: {exc.strerror or exc}") from exc
+            raise self._write_failed(exc) from exc
 
     def process_batch(self, context: dict) -> None:
         """Write held rows (sorted) and BATCH-message records, then move the batch into the real file."""
@@ -300,7 +300,7 @@ class CsvSink(BatchSink):
             pending = output.rows_pending
             output.commit()
         except OSError as exc:
-            raise OutputError(f"cannot write {self.file}: {exc.strerror or exc}") from exc
+            raise self._write_failed(exc) from exc
         if pending:
             self.logger.debug("Committed %d rows to %s", pending, self.file)
 
@@ -310,10 +310,14 @@ class CsvSink(BatchSink):
             try:
                 self.output.finish()
             except OSError as exc:
-                raise OutputError(f"cannot write {self.file}: {exc.strerror or exc}") from exc
+                raise self._write_failed(exc) from exc
         super().clean_up()
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _write_failed(self, exc: OSError) -> OutputError:
+        """The one-line error for a file this sink could not write (disk full, permissions, ...)."""
+        return OutputError(f"cannot write {self.file}: {exc.strerror or exc}")
 
     def _warn_extras(self, names: list[str]) -> None:
         new = [n for n in names if n not in self._warned_extras]
