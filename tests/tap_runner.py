@@ -41,6 +41,20 @@ def parse_messages(stdout: str) -> tuple[list[dict], list[dict]]:
     return records, states
 
 
+def tap_command(
+    tmp_path: Path, config: dict, *, state: dict | None = None, executable: str = "tap-visionone"
+) -> list[str]:
+    """The console script's command line, with `config` (and `state`) written to files in `tmp_path`."""
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    args = [str(BIN / executable), "--config", str(config_file)]
+    if state is not None:
+        state_file = tmp_path / "state.json"
+        state_file.write_text(json.dumps(state))
+        args += ["--state", str(state_file)]
+    return args
+
+
 def run_tap(
     tmp_path: Path,
     config: dict,
@@ -50,13 +64,7 @@ def run_tap(
     timeout: float = 240,
     env: dict | None = None,
 ) -> TapRun:
-    config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps(config))
-    args = [str(BIN / executable), "--config", str(config_file)]
-    if state is not None:
-        state_file = tmp_path / "state.json"
-        state_file.write_text(json.dumps(state))
-        args += ["--state", str(state_file)]
+    args = tap_command(tmp_path, config, state=state, executable=executable)
     proc = subprocess.run(
         args, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, check=False
     )
@@ -90,14 +98,9 @@ def run_pipeline(
     timeout: float = 300,
 ) -> PipelineRun:
     """`tap-visionone | <target>`, both real console scripts joined by a pipe, as Meltano runs them."""
-    tap_file, target_file = tmp_path / "tap.json", tmp_path / f"{target}.json"
-    tap_file.write_text(json.dumps(tap_config))
+    target_file = tmp_path / f"{target}.json"
     target_file.write_text(json.dumps(target_config))
-    tap_args = [str(BIN / "tap-visionone"), "--config", str(tap_file)]
-    if state is not None:
-        state_file = tmp_path / "state.json"
-        state_file.write_text(json.dumps(state))
-        tap_args += ["--state", str(state_file)]
+    tap_args = tap_command(tmp_path, tap_config, state=state)
     tap_err, target_err = tmp_path / "tap.err", tmp_path / "target.err"
     with tap_err.open("w") as tap_err_out, target_err.open("w") as target_err_out:
         tap = subprocess.Popen(tap_args, stdout=subprocess.PIPE, stderr=tap_err_out)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.simulator import Simulator
-from tests.tap_runner import BIN, parse_messages, run_tap
+from tests.tap_runner import parse_messages, run_tap, tap_command
 
 START, END = "2024-10-01T00:00:00Z", "2024-10-04T00:00:00Z"
 
@@ -120,15 +120,9 @@ def test_requests_respect_the_shared_rate_limit(tmp_path: Path, visionone_sim: S
 def test_sigkill_midway_then_resume_loses_nothing(tmp_path: Path) -> None:
     with Simulator(seed=3, scale=400, start="2024-10-01", days=3, api_key="sim-key", latency_ms=60) as sim:
         config = config_for(sim, window_size="2h", page_size=50, max_workers=2)
-        config_file = tmp_path / "config.json"
-        config_file.write_text(json.dumps(config))
         out_file = tmp_path / "first.jsonl"
         with out_file.open("w") as out:
-            proc = subprocess.Popen(
-                [str(BIN / "tap-visionone"), "--config", str(config_file)],
-                stdout=out,
-                stderr=subprocess.DEVNULL,
-            )
+            proc = subprocess.Popen(tap_command(tmp_path, config), stdout=out, stderr=subprocess.DEVNULL)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 text = out_file.read_text()
@@ -224,12 +218,11 @@ def test_verify_ssl_false_warns_once(tmp_path: Path, visionone_sim: Simulator) -
 
 def test_key_never_printed_by_about_discover_or_sync(tmp_path: Path, visionone_sim: Simulator) -> None:
     secret = "sim-key"
-    config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps(config_for(visionone_sim, api_key=secret)))
+    command = tap_command(tmp_path, config_for(visionone_sim, api_key=secret))
     outputs = []
     for extra in (["--about"], ["--about", "--format=json"], ["--discover"]):
         proc = subprocess.run(
-            [str(BIN / "tap-visionone"), "--config", str(config_file), *extra],
+            [*command, *extra],
             capture_output=True,
             text=True,
             check=True,
