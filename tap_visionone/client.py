@@ -2,7 +2,8 @@
 
 Every stream of the tap derives from :class:`VisionOneStream`. Streams that the API lets us
 read by time range derive from :class:`WindowedStream`, which cuts the sync range into windows,
-fetches them concurrently through the tap's one rate limiter and emits them in order.
+fetches them concurrently through the tap's one rate limiter and emits them in order; lists the
+API only returns whole derive from :class:`FullTableStream`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 import threading
 import typing as t
 from collections.abc import Generator, Iterable
+from datetime import datetime, timedelta
 from functools import cached_property
 from http import HTTPStatus
 from urllib.parse import ParseResult, urlsplit
@@ -23,8 +25,21 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseHATEOASPaginator
 
-from tap_visionone.errors import AuthError, VisionOneError, WindowFailedError
-from tap_visionone.windows import Window, fetch_in_order, format_api_time, from_epoch_ms, plan_windows
+from tap_visionone.errors import (
+    AuthError,
+    ForbiddenError,
+    StreamFailedError,
+    VisionOneError,
+    WindowFailedError,
+)
+from tap_visionone.windows import (
+    Window,
+    fetch_in_order,
+    format_api_time,
+    from_epoch_ms,
+    parse_api_time,
+    plan_windows,
+)
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -113,9 +128,21 @@ class NextLinkPaginator(BaseHATEOASPaginator):
 
 
 class VisionOneStream(RESTStream):
-    """Base for every Vision One stream: one client, one limiter, one error map."""
+    """Base for every Vision One stream: one client, one limiter, one error map.
+
+    Subclasses say how the API filters them: ``filter_header`` (``TMV1-Query`` for searches,
+    ``TMV1-Filter`` for most lists) or ``filter_param`` (the ``filter`` query parameter of
+    response tasks and custom scripts), ``page_sizes`` (the allowed ``top`` values, the largest
+    used unless a setting picks one; empty when the API chooses), and ``options``, the
+    ``stream_options`` keys the stream takes (name -> description, for ``--about``).
+    """
 
     records_jsonpath = "$.items[*]"
+    filter_header: t.ClassVar[str | None] = None
+    filter_param: t.ClassVar[str | None] = None
+    page_sizes: t.ClassVar[tuple[int, ...]] = ()
+    options: t.ClassVar[dict[str, str]] = {}
+    fixed_params: t.ClassVar[dict[str, str]] = {}
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -134,9 +161,78 @@ class VisionOneStream(RESTStream):
     def authenticator(self) -> BearerTokenAuthenticator:
         return BearerTokenAuthenticator(token=self.config["api_key"])
 
+    def option(self, name: str) -> str | None:
+        """This stream's ``stream_options.<stream>.<name>``, if set."""
+        value = self.settings.stream_options.get(self.name, {}).get(name)
+        return None if value is None or str(value).strip() == "" else str(value).strip()
+
+    @classmethod
+    def check_options(cls, options: dict[str, t.Any]) -> None:
+        """Validate this stream's ``stream_options`` before any request (SettingsError)."""
+
+    @property
+    def filter_value(self) -> str | None:
+        """The filter sent with every page: the stream's ``filter`` option."""
+        return self.option("filter")
+
+    @property
+    def page_size(self) -> int | None:
+        return max(self.page_sizes) if self.page_sizes else None
+
     @property
     def http_headers(self) -> dict[str, str]:
-        return {"Accept": "application/json"}
+        # The filter header must be sent again with every nextLink page.
+        headers = {"Accept": "application/json"}
+        value = self.filter_value
+        if self.filter_header and value:
+            headers[self.filter_header] = value
+        return headers
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = dict(context) if context else {}
+        params.update(self.fixed_params)
+        if self.page_size:
+            params["top"] = self.page_size
+        value = self.filter_value
+        if self.filter_param and value:
+            params[self.filter_param] = value
+        select = self.select_fields
+        if select:
+            params["select"] = select
+        return params
+
+    @property
+    def select_fields(self) -> str | None:
+        """``select`` as the API takes it, always with the keys the tap needs to track records."""
+        select = self.option("select")
+        if not select:
+            return None
+        fields = [f.strip() for f in select.split(",") if f.strip()]
+        needed = [*self.primary_keys, *([self.replication_key] if self.replication_key else [])]
+        return ",".join(dict.fromkeys([*needed, *fields]))
+
+    @property
+    def settings_hint(self) -> str:
+        """The settings a refused request most likely comes from, for the error line."""
+        names = [f"`stream_options.{self.name}.{option}`" for option in self.options]
+        return ", ".join([*names, "`start_date`", "`end_date`"])
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        """Read the stream; a 403 skips it with one warning unless ``fail_on_forbidden``."""
+        try:
+            yield from self.read_records(context)
+        except ForbiddenError as exc:
+            if self.settings.fail_on_forbidden:
+                raise
+            self._tap.forbidden_streams[self.name] = str(exc)  # type: ignore[attr-defined]
+            self.logger.warning(
+                "%s: skipped, %s (the rest of the sync goes on; set fail_on_forbidden to stop instead).",
+                self.name,
+                exc,
+            )
+
+    def read_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        yield from super().get_records(context)
 
     @cached_property
     def user_agent(self) -> str:
@@ -203,15 +299,15 @@ class VisionOneStream(RESTStream):
                 "(TAP_VISIONONE_API_KEY) and that it belongs to the region in `region`/`api_url`."
             )
         if status == HTTPStatus.FORBIDDEN:
-            raise AuthError(
+            raise ForbiddenError(
                 f"Vision One refused {self.path} ({detail}): "
-                "the role of the key in `api_key` lacks the permission for this API."
+                "the role of the key in `api_key` lacks the permission for this API"
             )
         if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise RetriableAPIError(detail, response)
         raise FatalAPIError(
-            f"Vision One refused the request to {self.path} ({detail}): check the `query`, "
-            "`page_size`, `start_date` and `end_date` settings."
+            f"Vision One refused the request to {self.path} ({detail}): "
+            f"check the {self.settings_hint} settings."
         )
 
     def _request(
@@ -274,12 +370,15 @@ def explain_exception(exception: BaseException | None, timeout: float) -> str:
 class WindowedStream(VisionOneStream):
     """An incremental stream read in time windows, fetched in parallel, emitted in order.
 
-    The bookmark is the end of the last window whose records were all emitted (epoch ms, like
-    the replication key), so a killed run resumes at its first unfinished window. Records never
-    move the bookmark themselves: inside a window they arrive newest first.
+    The bookmark is the end of the last window whose records were all emitted (in the unit of
+    the replication key: epoch ms for searches, an ISO date-time otherwise), so a killed run
+    resumes at its first unfinished window. Records never move the bookmark themselves: some
+    endpoints answer newest first, so a window is only done when its last page has arrived.
     """
 
     is_sorted = True
+    epoch_ms_key: t.ClassVar[bool] = False  # True where the replication key is epoch milliseconds
+    retention: t.ClassVar[timedelta | None] = None  # how far back the API serves data, if limited
 
     def _increment_stream_state(self, latest_record: t.Any, *, context: Context | None = None) -> None:
         """Bookmarks move per window in :meth:`_complete_window`, not per record."""
@@ -290,18 +389,31 @@ class WindowedStream(VisionOneStream):
 
     def sort_key(self, record: dict) -> tuple:
         value = record.get(self.replication_key or "")
+        if not self.epoch_ms_key:  # ISO strings in one format sort as they read
+            return (str(value or ""), str(record.get(self.primary_keys[0], "")))
         return (value if isinstance(value, int | float) else 0, str(record.get(self.primary_keys[0], "")))
 
-    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        params = dict(context) if context else {}
-        params["top"] = self.settings.page_size
-        return params
-
-    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+    def sync_range(self, context: Context | None) -> tuple[datetime, datetime]:
+        """``[bookmark or start_date, end)``, clipped to what the API still keeps."""
         start, end = self.settings.start, self.settings.end
-        bookmark = self.bookmark_ms(context)
+        bookmark = self.bookmark_time(context)
         if bookmark is not None:
-            start = max(start, from_epoch_ms(bookmark))
+            start = max(start, bookmark)
+        if self.retention is not None and start < end - self.retention:
+            # The API refuses older starts (400); an hour's margin covers the run's own duration.
+            kept = end - self.retention + timedelta(hours=1)
+            self.logger.warning(
+                "%s: the API keeps %d days of data; starting at %s instead of %s.",
+                self.name,
+                self.retention.days,
+                format_api_time(kept),
+                format_api_time(start),
+            )
+            start = kept
+        return start, end
+
+    def read_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        start, end = self.sync_range(context)
         windows = plan_windows(start, end, self.settings.window_size) if start < end else []
         if not windows:
             self.logger.info(
@@ -337,17 +449,27 @@ class WindowedStream(VisionOneStream):
                 total,
             )
 
-    def bookmark_ms(self, context: Context | None) -> int | None:
+    def bookmark_time(self, context: Context | None) -> datetime | None:
+        """The saved bookmark as a UTC datetime, whichever unit it was saved in."""
         state = self.get_context_state(context)
         value = state.get("replication_key_value")
-        if state.get("replication_key") == self.replication_key and isinstance(value, int | float):
-            return int(value)
-        return None
+        if state.get("replication_key") != self.replication_key or value is None:
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return from_epoch_ms(value)
+        return parse_api_time(str(value))
+
+    def bookmark_value(self, window: Window) -> int | str:
+        return window.end_ms if self.epoch_ms_key else window.end_param
 
     def _fetch_window(self, window: Window) -> list[dict]:
         context = self.window_params(window)  # the window's query parameters; also the metrics context
         try:
-            return list(self.request_records(context))
+            return [
+                record
+                for raw in self.request_records(context)
+                if (record := self.post_process(raw, context)) is not None
+            ]
         except (AuthError, SyncStopped):
             raise
         except FatalAPIError as exc:
@@ -365,6 +487,36 @@ class WindowedStream(VisionOneStream):
         """Move the bookmark to the window's end and emit STATE, now that all its records are out."""
         state = self.get_context_state(context)
         state["replication_key"] = self.replication_key
-        state["replication_key_value"] = window.end_ms
+        state["replication_key_value"] = self.bookmark_value(window)
         self.state_manager.is_flushed = False
         self._write_state_message()
+
+
+class FullTableStream(VisionOneStream):
+    """A list the API only returns whole (accounts, keys, scripts, objects, endpoints).
+
+    Every run reads it all again, one page after another, through the same limiter and
+    retries; a failure ends the run with one line naming the stream.
+    """
+
+    replication_key = None
+
+    def read_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        self._stop = threading.Event()
+        count = 0
+        try:
+            for record in super().read_records(context):
+                count += 1
+                yield record
+        except (AuthError, SyncStopped):
+            raise
+        except FatalAPIError as exc:
+            raise StreamFailedError(f"{self.name}: {exc}") from None
+        except (RetriableAPIError, requests.exceptions.RequestException, ConnectionError) as exc:
+            raise StreamFailedError(
+                f"{self.name}: failed after {MAX_TRIES} attempts: "
+                f"{explain_exception(exc, self.settings.request_timeout)}"
+            ) from None
+        except (RuntimeError, ValueError) as exc:
+            raise StreamFailedError(f"{self.name}: {exc}") from None
+        self.logger.info("%s: %d records", self.name, count)

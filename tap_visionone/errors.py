@@ -21,3 +21,11 @@ class AuthError(VisionOneError):
 
 class WindowFailedError(VisionOneError):
     """A time window could not be fetched after retries; state stays before it."""
+
+
+class ForbiddenError(AuthError):
+    """The key's role may not read one API (403); other streams may still be readable."""
+
+
+class StreamFailedError(VisionOneError):
+    """A full-table stream could not be read after retries."""

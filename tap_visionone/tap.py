@@ -6,7 +6,7 @@ import ipaddress
 import sys
 import typing as t
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -19,7 +19,8 @@ from singer_sdk import typing as th
 from tap_visionone.client import REGIONS
 from tap_visionone.errors import SettingsError, VisionOneError
 from tap_visionone.ratelimit import RateLimiter
-from tap_visionone.streams.search import SEARCH_PAGE_SIZES, STREAMS
+from tap_visionone.streams import STREAM_NAMES, STREAMS
+from tap_visionone.streams.search import SEARCH_PAGE_SIZES
 from tap_visionone.windows import format_api_time, parse_datetime, parse_duration
 
 DEFAULT_START = timedelta(days=1)  # the search API's own default range is the last 24 hours
@@ -39,6 +40,8 @@ class RunSettings:
     max_workers: int
     request_timeout: float
     verify_ssl: bool
+    stream_options: dict[str, dict[str, t.Any]] = field(default_factory=dict)
+    fail_on_forbidden: bool = False
 
 
 def _is_loopback(host: str) -> bool:
@@ -93,7 +96,7 @@ def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
     if not str(config.get("api_key") or "").strip():
         raise SettingsError(
             "Missing setting `api_key`: set it in the config or as TAP_VISIONONE_API_KEY "
-            "(a Vision One API key with the Search role permission)."
+            "(a Vision One API key whose role may view the APIs of the selected streams)."
         )
     base_url = resolve_base_url(config)
     lag = parse_duration(config.get("lag", "10m"), setting="lag")
@@ -131,6 +134,7 @@ def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
     if timeout <= 0:
         raise SettingsError(f"Invalid setting `request_timeout`: {timeout:g} must be more than 0 seconds.")
     query = str(config.get("query") or "*").strip() or "*"
+    stream_options = read_stream_options(config.get("stream_options"))
     return RunSettings(
         base_url=base_url,
         start=start,
@@ -142,7 +146,67 @@ def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
         max_workers=max_workers,
         request_timeout=timeout,
         verify_ssl=bool(config.get("verify_ssl", True)),
+        stream_options=stream_options,
+        fail_on_forbidden=bool(config.get("fail_on_forbidden", False)),
     )
+
+
+def read_stream_options(value: t.Any) -> dict[str, dict[str, t.Any]]:
+    """Check ``stream_options``: known streams, options each stream takes, values it accepts."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict):
+        raise SettingsError(
+            "Invalid setting `stream_options`: it must be an object keyed by stream name, "
+            'e.g. {"audit_logs": {"filter": "category eq \'Logon and Logoff\'"}}.'
+        )
+    streams = {stream.name: stream for stream in STREAMS}
+    checked: dict[str, dict[str, t.Any]] = {}
+    for name, options in value.items():
+        if name not in streams:
+            raise SettingsError(
+                f"Invalid setting `stream_options`: there is no stream {name!r} "
+                f"(streams: {', '.join(STREAM_NAMES)})."
+            )
+        stream = streams[name]
+        if options in (None, ""):
+            continue
+        if not isinstance(options, dict):
+            raise SettingsError(f"Invalid setting `stream_options.{name}`: it must be an object.")
+        for option, option_value in options.items():
+            if option not in stream.options:
+                takes = ", ".join(stream.options) or "no options"
+                raise SettingsError(
+                    f"Invalid setting `stream_options.{name}.{option}`: {name} takes {takes}."
+                )
+            if option_value is not None and not isinstance(option_value, str):
+                raise SettingsError(f"Invalid setting `stream_options.{name}.{option}`: it must be a string.")
+        stream.check_options(options)
+        checked[name] = dict(options)
+    return checked
+
+
+def stream_options_schema() -> dict[str, t.Any]:
+    """``stream_options`` as JSON Schema, built from the streams so ``--about`` lists every option."""
+    properties = th.PropertiesList(
+        *(
+            th.Property(
+                stream.name,
+                th.ObjectType(
+                    *(
+                        th.Property(option, th.StringType, description=text)
+                        for option, text in stream.options.items()
+                    ),
+                    additional_properties=False,
+                ),
+                description=(stream.__doc__ or "").strip().splitlines()[0],
+            )
+            for stream in STREAMS
+            if stream.options
+        )
+    ).to_dict()
+    properties["additionalProperties"] = False
+    return properties
 
 
 class TapVisionOne(Tap):
@@ -198,15 +262,17 @@ class TapVisionOne(Tap):
             "query",
             th.StringType,
             default="*",
-            description="TMV1-Query filter sent with every search request, e.g. "
-            "`productCode:sao and act:Block`; `*` fetches everything.",
+            description="TMV1-Query sent with every request of the search streams (detections and the "
+            "*_activities streams), e.g. `productCode:sao and act:Block`; `*` fetches everything. "
+            "`stream_options.<stream>.query` overrides it for one stream.",
         ),
         th.Property(
             "page_size",
             th.IntegerType,
             default=5000,
             allowed_values=list(SEARCH_PAGE_SIZES),
-            description="Records per page (the API's `top`): 50, 100, 500, 1000 or 5000.",
+            description="Records per page of the search streams (the API's `top`): 50, 100, 500, 1000 "
+            "or 5000. Other lists use the largest page their API allows.",
         ),
         th.Property(
             "window_size",
@@ -248,6 +314,21 @@ class TapVisionOne(Tap):
             "retried (Vision One itself gives up after 60 s with a 504).",
         ),
         th.Property(
+            "stream_options",
+            th.CustomType(stream_options_schema()),
+            description="Per-stream filters, keyed by stream name: `query`/`select` for the search "
+            "streams, `filter` for the lists (TMV1-Filter, or the `filter` parameter of response_tasks "
+            "and custom_scripts), `select` for endpoints, detected_start_date/detected_end_date for "
+            'oat_detections. Example: {"audit_logs": {"filter": "category eq \'Logon and Logoff\'"}}.',
+        ),
+        th.Property(
+            "fail_on_forbidden",
+            th.BooleanType,
+            default=False,
+            description="Stop the whole run when the key's role may not read a selected stream (HTTP 403). "
+            "Default: skip that stream with one warning naming it, and sync the others.",
+        ),
+        th.Property(
             "verify_ssl",
             th.BooleanType,
             default=True,
@@ -285,8 +366,22 @@ class TapVisionOne(Tap):
             per_hour=self.config.get("rate_limit_per_hour", 0),
         )
 
+    @cached_property
+    def forbidden_streams(self) -> dict[str, str]:
+        """Streams skipped because the key's role may not read them (name -> reason)."""
+        return {}
+
     def discover_streams(self) -> list:
         return [stream_class(tap=self) for stream_class in STREAMS]
+
+    def sync_all(self) -> None:
+        super().sync_all()
+        if self.forbidden_streams:
+            self.logger.warning(
+                "Sync finished without %d stream(s) the API key may not read: %s.",
+                len(self.forbidden_streams),
+                ", ".join(self.forbidden_streams),
+            )
 
 
 def main() -> None:

@@ -105,6 +105,19 @@ def parse_datetime(text: str, *, setting: str) -> datetime:
     return value.replace(microsecond=0)
 
 
+def parse_api_time(text: str) -> datetime:
+    """A bookmark saved as an ISO 8601 date-time (``2024-10-01T00:00:00Z``), as a UTC datetime."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SettingsError(
+            f"Invalid state: bookmark {text!r} is not an ISO 8601 date-time; fix or clear the state."
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).replace(microsecond=0)
+
+
 def plan_windows(start: datetime, end: datetime, size: timedelta) -> list[Window]:
     """Cut ``[start, end)`` into windows whose inner edges sit on multiples of ``size``.
 

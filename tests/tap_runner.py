@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,10 +44,53 @@ def parse_messages(stdout: str) -> tuple[list[dict], list[dict]]:
     return records, states
 
 
+ALL = None  # `streams=ALL`: every stream, as the tap selects them without a catalog
+
+
+@functools.cache
+def discovered_catalog(executable: str = "tap-visionone") -> str:
+    """The tap's own `--discover` output (it needs no connection), run once per test session."""
+    config = json.dumps({"api_key": "discover-only", "api_url": "http://127.0.0.1:9"})
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as config_file:
+        config_file.write(config)
+        config_file.flush()
+        proc = subprocess.run(
+            [str(BIN / executable), "--config", config_file.name, "--discover"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+    return proc.stdout
+
+
+def select_streams(catalog_text: str, streams: Sequence[str]) -> dict:
+    """The discovered catalog with exactly `streams` selected, as `meltano select` would leave it."""
+    catalog = json.loads(catalog_text)
+    known = {entry["tap_stream_id"] for entry in catalog["streams"]}
+    unknown = set(streams) - known
+    if unknown:
+        raise ValueError(f"no such streams: {sorted(unknown)}")
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
+
+
 def tap_command(
-    tmp_path: Path, config: dict, *, state: dict | None = None, executable: str = "tap-visionone"
+    tmp_path: Path,
+    config: dict,
+    *,
+    state: dict | None = None,
+    executable: str = "tap-visionone",
+    streams: Sequence[str] | None = ("detections",),
 ) -> list[str]:
-    """The console script's command line, with `config` (and `state`) written to files in `tmp_path`."""
+    """The console script's command line, with `config` (and `state`, catalog) written to `tmp_path`.
+
+    Only `streams` are selected (default: detections, which most tests are about); `ALL` runs
+    every stream, as the tap does without a catalog.
+    """
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
     args = [str(BIN / executable), "--config", str(config_file)]
@@ -52,6 +98,10 @@ def tap_command(
         state_file = tmp_path / "state.json"
         state_file.write_text(json.dumps(state))
         args += ["--state", str(state_file)]
+    if streams is not None:
+        catalog_file = tmp_path / "catalog.json"
+        catalog_file.write_text(json.dumps(select_streams(discovered_catalog(executable), streams)))
+        args += ["--catalog", str(catalog_file)]
     return args
 
 
@@ -63,8 +113,9 @@ def run_tap(
     executable: str = "tap-visionone",
     timeout: float = 240,
     env: dict | None = None,
+    streams: Sequence[str] | None = ("detections",),
 ) -> TapRun:
-    args = tap_command(tmp_path, config, state=state, executable=executable)
+    args = tap_command(tmp_path, config, state=state, executable=executable, streams=streams)
     proc = subprocess.run(
         args, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, check=False
     )
@@ -96,11 +147,12 @@ def run_pipeline(
     *,
     state: dict | None = None,
     timeout: float = 300,
+    streams: Sequence[str] | None = ("detections",),
 ) -> PipelineRun:
     """`tap-visionone | <target>`, both real console scripts joined by a pipe, as Meltano runs them."""
     target_file = tmp_path / f"{target}.json"
     target_file.write_text(json.dumps(target_config))
-    tap_args = tap_command(tmp_path, tap_config, state=state)
+    tap_args = tap_command(tmp_path, tap_config, state=state, streams=streams)
     tap_err, target_err = tmp_path / "tap.err", tmp_path / "target.err"
     with tap_err.open("w") as tap_err_out, target_err.open("w") as target_err_out:
         tap = subprocess.Popen(tap_args, stdout=subprocess.PIPE, stderr=tap_err_out)

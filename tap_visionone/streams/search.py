@@ -1,7 +1,8 @@
-"""The ``/v3.0/search`` family: detections (and, later, the activity searches).
+"""The ``/v3.0/search`` family: detections and the six activity searches.
 
 Search endpoints take the ``TMV1-Query`` header (required; ``*`` for everything), ``top`` from
-a fixed set, and answer newest first with ``eventTime`` in epoch milliseconds.
+a fixed set, an optional ``select`` field list, and answer newest first with ``eventTime`` in
+epoch milliseconds.
 """
 
 from __future__ import annotations
@@ -21,12 +22,29 @@ class SearchStream(WindowedStream):
 
     primary_keys = ("uuid",)
     replication_key = "eventTime"
+    epoch_ms_key = True
     schema = StreamSchema(SchemaDirectory(schemas))
+    filter_header = "TMV1-Query"
+    page_sizes = SEARCH_PAGE_SIZES
+    options: t.ClassVar[dict[str, str]] = {
+        "query": "TMV1-Query for this search, overriding the `query` setting "
+        "(e.g. `productCode:sao and act:Block`).",
+        "select": "Comma-separated fields to return (the API's `select`); uuid and eventTime are always "
+        "added. Default: every field.",
+    }
 
     @property
-    def http_headers(self) -> dict[str, str]:
-        # The filter header must be sent again with every nextLink page.
-        return {**super().http_headers, "TMV1-Query": self.settings.query}
+    def filter_value(self) -> str:
+        return self.option("query") or self.settings.query
+
+    @property
+    def page_size(self) -> int:
+        return self.settings.page_size
+
+    @property
+    def settings_hint(self) -> str:
+        options = f"`stream_options.{self.name}.query`/`select`"
+        return f"`query`, `page_size`, {options}, `start_date` and `end_date`"
 
 
 class DetectionsStream(SearchStream):
@@ -36,6 +54,54 @@ class DetectionsStream(SearchStream):
     path = "/v3.0/search/detections"
 
 
-STREAMS: tuple[type[SearchStream], ...] = (DetectionsStream,)
+class EndpointActivitiesStream(SearchStream):
+    """Endpoint activity data: processes, files, connections, registry, logons."""
 
-__all__: t.Sequence[str] = ("SEARCH_PAGE_SIZES", "STREAMS", "DetectionsStream", "SearchStream")
+    name = "endpoint_activities"
+    path = "/v3.0/search/endpointActivities"
+
+
+class EmailActivitiesStream(SearchStream):
+    """E-mail activity data: senders, recipients, subjects, attachments, URLs."""
+
+    name = "email_activities"
+    path = "/v3.0/search/emailActivities"
+
+
+class NetworkActivitiesStream(SearchStream):
+    """Network (secure access) activity data: connections, HTTP requests, TLS fingerprints."""
+
+    name = "network_activities"
+    path = "/v3.0/search/networkActivities"
+
+
+class CloudActivitiesStream(SearchStream):
+    """Cloud activity data (AWS CloudTrail and VPC flow logs)."""
+
+    name = "cloud_activities"
+    path = "/v3.0/search/cloudActivities"
+
+
+class MobileActivitiesStream(SearchStream):
+    """Mobile activity data: devices, apps, files."""
+
+    name = "mobile_activities"
+    path = "/v3.0/search/mobileActivities"
+
+
+class IdentityActivitiesStream(SearchStream):
+    """Identity activity data (directory sign-ins)."""
+
+    name = "identity_activities"
+    path = "/v3.0/search/identityActivities"
+
+
+SEARCH_STREAMS: tuple[type[SearchStream], ...] = (
+    DetectionsStream,
+    EndpointActivitiesStream,
+    EmailActivitiesStream,
+    NetworkActivitiesStream,
+    CloudActivitiesStream,
+    MobileActivitiesStream,
+    IdentityActivitiesStream,
+)
