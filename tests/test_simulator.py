@@ -149,8 +149,13 @@ def test_bad_times_and_modes_are_400_naming_the_parameter(
 
 
 def test_default_range_is_the_last_24_hours(visionone_sim: Simulator) -> None:
-    body = get(visionone_sim).json()  # the data lies in 2024, so "now - 24 h .. now" is empty
-    assert body == {"items": [], "progressRate": 100}
+    # the simulator's "now" is midnight after the last data day, so "now - 24 h .. now" is that last day
+    assert visionone_sim.now.isoformat() == "2024-10-04T00:00:00+00:00"
+    items, _ = fetch_all(visionone_sim, {"top": 50})
+    assert {i["uuid"] for i in items} == visionone_sim.detection_ids("2024-10-03", "2024-10-04")
+    assert len(items) == 200
+    with Simulator(seed=1, scale=200, days=3, now="2025-01-01T00:00:00Z") as later:
+        assert get(later).json() == {"items": [], "progressRate": 100}
 
 
 # -- paging, ranges, filters --------------------------------------------------------------------------

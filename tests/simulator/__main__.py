@@ -1,7 +1,8 @@
-"""Command line: serve the simulator until SIGINT/SIGTERM, or print a range's detection count.
+"""Command line: serve the simulator until SIGINT/SIGTERM, or print how many records a range holds.
 
 python -m tests.simulator --port 8777 --seed 1 --scale 2000 --start 2024-10-01 --days 14 --api-key sim-key
 python -m tests.simulator count --seed 1 --scale 2000 --start 2024-10-01 --days 14 [--from ISO --to ISO]
+python -m tests.simulator count --stream oat_detections --from ISO --to ISO   (any stream of PATHS)
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import threading
 from collections.abc import Sequence
 
 from tests.simulator.query import QueryError
-from tests.simulator.server import Simulator
+from tests.simulator.server import API_PATHS, Simulator
+from tests.simulator.world import PATHS
 
 
 def _data_args(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +23,9 @@ def _data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=int, default=2000, help="detections per day (default 2000)")
     parser.add_argument("--start", default="2024-10-01", help="first day, YYYY-MM-DD (default 2024-10-01)")
     parser.add_argument("--days", type=int, default=14, help="number of days with data (default 14)")
+    parser.add_argument(
+        "--now", default=None, help="the simulator's clock, ISO 8601 (default: midnight after the last day)"
+    )
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -38,6 +43,14 @@ def _serve_parser() -> argparse.ArgumentParser:
         "--fault-rate", type=float, default=0.0, help="share of requests failing (500/503/stall)"
     )
     parser.add_argument("--fault-stall-seconds", type=float, default=5.0, help="length of a stall fault")
+    parser.add_argument(
+        "--forbid",
+        action="append",
+        default=[],
+        metavar="PATH",
+        choices=API_PATHS,
+        help="answer 403 AccessDenied on this API path (repeatable)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
 
@@ -45,22 +58,31 @@ def _serve_parser() -> argparse.ArgumentParser:
 def _count_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tests.simulator count",
-        description="Print the number of detections with from <= eventTime < to that match the query.",
+        description="Print the number of records of a stream whose window field lies in [from, to) "
+        "(full-table streams: all records); for detections, those matching the query.",
     )
     _data_args(parser)
+    parser.add_argument(
+        "--stream", default="detections", choices=tuple(PATHS), help="a tap stream name (default detections)"
+    )
     parser.add_argument("--from", dest="start_time", default=None, help="ISO 8601 (default: first day)")
     parser.add_argument(
         "--to", dest="end_time", default=None, help="ISO 8601, exclusive (default: end of data)"
     )
-    parser.add_argument("--query", default="*", help="a TMV1-Query expression (default *)")
+    parser.add_argument("--query", default="*", help="a TMV1-Query expression, detections only (default *)")
     return parser
 
 
 def count(argv: Sequence[str]) -> int:
     args = _count_parser().parse_args(argv)
-    sim = Simulator(seed=args.seed, scale=args.scale, start=args.start, days=args.days)
     try:
-        print(sim.count_detections(args.start_time, args.end_time, args.query))
+        sim = Simulator(seed=args.seed, scale=args.scale, start=args.start, days=args.days, now=args.now)
+        if args.stream == "detections":
+            print(sim.count_detections(args.start_time, args.end_time, args.query))
+        elif args.query != "*":
+            raise ValueError("--query applies to the detections stream only")
+        else:
+            print(sim.expected_count(args.stream, args.start_time, args.end_time))
     except (QueryError, ValueError) as exc:
         print(f"simulator count: error: {exc}", file=sys.stderr)
         return 2
@@ -82,7 +104,9 @@ def serve(argv: Sequence[str]) -> int:
         host=args.host,
         port=args.port,
         verbose=args.verbose,
+        now=args.now,
     )
+    sim.forbid(*args.forbid)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())

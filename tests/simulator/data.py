@@ -579,6 +579,9 @@ class Dataset:
                 self._cache.popitem(last=False)
         return result
 
+    def expand(self, row: Row) -> dict[str, Any]:
+        return materialize(self.seed, row)
+
     def records(self, rows: Iterable[Row] | None = None) -> list[dict[str, Any]]:
         """Full records of ``rows`` (default: every generated row, newest first)."""
         return [materialize(self.seed, row) for row in (self.rows() if rows is None else rows)]

@@ -47,13 +47,17 @@ class FaultPlan:
             self._next.clear()
             self._windows.clear()
 
-    def scripted(self, start_param: str | None) -> Fault | None:
-        """The fault a request must answer with, if a test asked for one (consumes a ``fail_next``)."""
+    def scripted(self, *start_params: str | None) -> Fault | None:
+        """The fault a request must answer with, if a test asked for one (consumes a ``fail_next``).
+
+        ``start_params`` are the request's window starts (``startDateTime``, ``ingestedStartDateTime``).
+        """
         with self._lock:
             if self._next:
                 return self._next.popleft()
-            if start_param is not None:
-                return self._windows.get(start_param)
+            for start in start_params:
+                if start is not None and start in self._windows:
+                    return self._windows[start]
         return None
 
     def draw(self, rate: float) -> Fault | None:

@@ -12,6 +12,8 @@ Keywords are case-insensitive; ``and`` binds tighter than ``or``. Matching follo
 (P) fields match a case-insensitive substring, (F) fields (ports, pids, sizes, hashes) match exactly; on a
 list field any element may match; ``field:*`` means present and not null. Unknown fields and malformed
 queries raise :class:`QueryError`, which the server answers with a 400 naming the problem.
+
+Each search endpoint has its own field table (a :class:`Language`); ``parse`` uses the detections one.
 """
 
 from __future__ import annotations
@@ -78,6 +80,27 @@ EXACT_FIELDS = INT_FIELDS | frozenset(
 )
 
 
+@dataclass(frozen=True, eq=False)
+class Language:
+    """One search endpoint's query fields: name -> path into the record, and which match how."""
+
+    name: str
+    paths: dict[str, tuple[str, ...]]
+    ints: frozenset[str]
+    exact: frozenset[str]
+
+
+DETECTIONS = Language("detections", FIELD_PATHS, INT_FIELDS, EXACT_FIELDS)
+
+
+def language(
+    name: str, fields: tuple[str, ...], ints: tuple[str, ...] = (), exact: tuple[str, ...] = ()
+) -> Language:
+    """A flat field table (every field is a top-level key); ``ints`` and ``exact`` are full matches."""
+    names = (*fields, *ints, *exact)
+    return Language(name, {f: (f,) for f in names}, frozenset(ints), frozenset(ints) | frozenset(exact))
+
+
 class QueryError(ValueError):
     """A TMV1-Query the API would reject."""
 
@@ -87,21 +110,23 @@ class Term:
     field: str
     value: str
     quoted: bool
+    path: tuple[str, ...]
+    kind: str  # "int", "exact" or "partial"
 
     def matches(self, record: dict[str, Any]) -> bool:
         value: Any = record
-        for key in FIELD_PATHS[self.field]:
+        for key in self.path:
             value = value.get(key) if isinstance(value, dict) else None
         if value is None:
             return False
         if self.value == "*" and not self.quoted:
             return value != []
         values = value if isinstance(value, list) else [value]
-        if self.field in INT_FIELDS:
+        if self.kind == "int":
             wanted = int(self.value)
-            return any(v == wanted for v in values if isinstance(v, int))
+            return any(v == wanted for v in values if isinstance(v, int) and not isinstance(v, bool))
         needle = self.value.casefold()
-        if self.field in EXACT_FIELDS:
+        if self.kind == "exact":
             return any(str(v).casefold() == needle for v in values)
         return any(needle in str(v).casefold() for v in values)
 
@@ -208,9 +233,10 @@ def _tokenize(text: str) -> list[tuple[str, Any, int]]:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lang: Language) -> None:
         self.tokens = _tokenize(text)
         self.pos = 0
+        self.lang = lang
 
     def peek(self) -> str | None:
         return self.tokens[self.pos][0] if self.pos < len(self.tokens) else None
@@ -261,21 +287,23 @@ class _Parser:
             return Everything()
         if kind == "term":
             field, value, quoted = self.tokens[self.pos][1]
-            if field not in FIELD_PATHS:
+            lang = self.lang
+            if field not in lang.paths:
                 raise QueryError(f"unknown field '{field}'")
-            if field in INT_FIELDS and not (value == "*" and not quoted):
+            if field in lang.ints and not (value == "*" and not quoted):
                 try:
                     int(value)
                 except ValueError:
                     raise QueryError(f"field '{field}' takes an integer, got '{value}'") from None
             self.pos += 1
-            return Term(field, value, quoted)
+            kind = "int" if field in lang.ints else "exact" if field in lang.exact else "partial"
+            return Term(field, value, quoted, lang.paths[field], kind)
         raise QueryError(f"expected field:value before {self.where()}")
 
 
-@lru_cache(maxsize=256)
-def parse(text: str) -> Query:
-    """Parse a TMV1-Query header value; raises :class:`QueryError` with a reason."""
+@lru_cache(maxsize=512)
+def parse(text: str, lang: Language = DETECTIONS) -> Query:
+    """Parse a TMV1-Query header value for ``lang``'s fields; raises :class:`QueryError` with a reason."""
     if len(text) > MAX_LENGTH:
         raise QueryError(f"query is longer than {MAX_LENGTH} characters")
-    return Query(text, _Parser(text).parse())
+    return Query(text, _Parser(text, lang).parse())

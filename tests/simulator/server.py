@@ -1,7 +1,9 @@
 """The simulator's HTTP side: a threaded HTTP/1.1 server on 127.0.0.1 that plays Vision One v3.0.
 
-Every request goes through the same gate, in the order a real gateway would apply it: method, path,
-bearer key, scripted faults, the 60-second rate limit, random faults, then the endpoint itself; then
+Every request goes through the same gate, in the order a real gateway would apply it: path, method,
+bearer key, the key's role (403 on paths made :meth:`Simulator.forbid`), scripted faults, the 60-second
+rate limit (counted per API path, as Vision One counts per API), random faults, then the endpoint
+itself (routes in :mod:`tests.simulator.world`); then
 ``latency_ms`` (plus a stall for ``timeout`` faults) before the answer. Requests are recorded (key
 redacted) so tests can assert what a client sent; ``/_simulator/stats`` is the only unauthenticated path.
 """
@@ -24,16 +26,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.simulator import detections
-from tests.simulator.data import Dataset, parse_time
-from tests.simulator.detections import ApiError, TokenCodec
+from tests.simulator.common import ApiError, Call, TokenCodec, header_text
+from tests.simulator.data import parse_time
 from tests.simulator.faults import Fault, FaultPlan
+from tests.simulator.paging import Pager
 from tests.simulator.query import parse
 from tests.simulator.ratelimit import SlidingWindow
+from tests.simulator.world import PATHS, World
 
 HEALTH_PATH = "/v3.0/healthcheck/connectivity"
 STATS_PATH = "/_simulator/stats"
-API_PATHS = (detections.PATH, HEALTH_PATH)
+API_PATHS = (*PATHS.values(), HEALTH_PATH)
 REDACTED = "REDACTED"
 JSON_TYPE = "application/json; charset=utf-8"
 _ERROR_CODES = {
@@ -53,7 +56,7 @@ _CONNECTION_ERRORS = (ConnectionError, TimeoutError)
 
 @dataclass
 class SimulatorConfig:
-    """Knobs that tests may change while the server runs."""
+    """Knobs that tests may change while the server runs (``rate_limit_per_minute`` is per API path)."""
 
     latency_ms: float = 0
     rate_limit_per_minute: int = 0
@@ -114,16 +117,6 @@ def error_reply(
     return json_reply(
         status, {"error": {"code": _ERROR_CODES.get(status, "Error"), "message": message}}, headers
     )
-
-
-def header_text(value: str | None) -> str | None:
-    """http.server decodes header bytes as latin-1; clients that send UTF-8 mean UTF-8."""
-    if value is None:
-        return None
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return value
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -239,14 +232,17 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 0,
         verbose: bool = False,
+        now: str | datetime | None = None,
     ) -> None:
-        self.dataset = Dataset(seed, scale, start, days)
+        self.world = World(seed, scale, start, days, now)
+        self.dataset = self.world.detections
         self.config = SimulatorConfig(latency_ms, rate_limit_per_minute, fault_rate, fault_stall_seconds)
         self.verbose = verbose
         self._api_key = api_key.encode()
         self._host, self._port = host, port
         self._faults = FaultPlan(seed)
-        self._limiter = SlidingWindow(60.0)
+        self._limiters: dict[str, SlidingWindow] = {}
+        self._forbidden: set[str] = set()
         self._codec = TokenCodec(hashlib.sha256(f"skipToken:{seed}:{scale}:{start}:{days}".encode()).digest())
         self._requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -338,6 +334,55 @@ class Simulator:
         """Full records, newest first, as the endpoint would return them (read-only: values are shared)."""
         return self.dataset.records(self._rows(start, end, query))
 
+    @property
+    def now(self) -> datetime:
+        """The simulator's clock for defaults and limits (default: midnight after the last data day)."""
+        return self.world.now
+
+    def expected(
+        self,
+        stream: str,
+        start: str | date | datetime | None = None,
+        end: str | date | datetime | None = None,
+        **options: Any,
+    ) -> list[dict[str, Any]]:
+        """The API records a tap should receive for ``stream`` (a key of ``PATHS``) with default filters.
+
+        Windowed streams: records whose replication-key field lies in ``[start, end)`` (oat_detections also
+        needs ``detectedDateTime`` in the 365 days before ``end``; options ``detected_start`` /
+        ``detected_end`` change that). Full-table streams: every record (the window is ignored).
+        Read-only: values are shared with the server.
+        """
+        return self.world.expected(stream, start, end, **options)
+
+    def expected_count(
+        self,
+        stream: str,
+        start: str | date | datetime | None = None,
+        end: str | date | datetime | None = None,
+    ) -> int:
+        return len(self.expected(stream, start, end))
+
+    def last_logons(self) -> dict[str, str | None]:
+        """IAM account email -> ISO time of its last successful console log on in the audit logs, or None."""
+        return self.world.last_logons()
+
+    def forbid(self, *paths: str) -> None:
+        """Answer 403 AccessDenied on these API paths (as for a key whose role lacks the permission)."""
+        unknown = [p for p in paths if p not in API_PATHS]
+        if unknown:
+            raise ValueError(f"not API paths: {', '.join(unknown)}; paths: {', '.join(API_PATHS)}")
+        with self._lock:
+            self._forbidden.update(paths)
+
+    def allow(self, *paths: str) -> None:
+        """Undo :meth:`forbid` for these paths, or for every path when called without arguments."""
+        with self._lock:
+            if paths:
+                self._forbidden.difference_update(paths)
+            else:
+                self._forbidden.clear()
+
     # -- faults and introspection -------------------------------------------------------------------
 
     def fail_next(self, n: int, status: Fault = 503) -> None:
@@ -345,7 +390,8 @@ class Simulator:
         self._faults.fail_next(n, status)
 
     def fail_windows(self, start_iso: str, status: Fault = 503) -> None:
-        """Every authenticated request with ``startDateTime == start_iso`` answers ``status``."""
+        """Every authenticated request whose ``startDateTime`` or ``ingestedStartDateTime`` is ``start_iso``
+        answers ``status``."""
         self._faults.fail_windows(start_iso, status)
 
     def clear_faults(self) -> None:
@@ -393,9 +439,14 @@ class Simulator:
             )
         if not self._authorized(headers.get("Authorization")):
             return None, error_reply(401, "Invalid or expired API key.")
-        fault = self._faults.scripted(params.get("startDateTime"))
+        with self._lock:
+            forbidden = path in self._forbidden
+            limiter = self._limiters.setdefault(path, SlidingWindow(60.0))
+        if forbidden:
+            return None, error_reply(403, f"The API key's role lacks the permission for {path}.")
+        fault = self._faults.scripted(params.get("startDateTime"), params.get("ingestedStartDateTime"))
         if fault is None:
-            wait = self._limiter.acquire(self.config.rate_limit_per_minute)
+            wait = limiter.acquire(self.config.rate_limit_per_minute)
             if wait:
                 return None, error_reply(429, retry_after=wait)
             fault = self._faults.draw(self.config.fault_rate)
@@ -404,9 +455,9 @@ class Simulator:
         try:
             if path == HEALTH_PATH:
                 return fault, json_reply(200, {"status": "available"})
-            body = detections.search_detections(
-                self.dataset, params, header_text(headers.get("TMV1-Query")), self.base_url, self._codec
-            )
-            return fault, json_reply(200, body)
+            handler = self.world.route(path)
+            assert handler is not None, path
+            call = Call(path, params, headers, self.now, Pager(self._codec, self.base_url))
+            return fault, json_reply(200, handler(self.world, call))
         except ApiError as exc:
             return fault, json_reply(exc.status, exc.body())

@@ -1,0 +1,207 @@
+"""``GET /v3.0/endpointSecurity/endpoints``: the endpoint inventory every other family points into.
+
+The desktops and servers are exactly the hosts of :func:`tests.simulator.data.pools` (names, agent GUIDs,
+IPs) that detections use; a few mobile devices (for mobile activities) are listed too, so every
+``agentGuid`` / ``endpointGuid`` anywhere in the simulator exists here.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from tests.simulator import odata
+from tests.simulator.common import Call, bad_request, check_known, check_top, iso
+from tests.simulator.data import USERS, _uuid, pools
+from tests.simulator.iam import order_by, sort_records
+from tests.simulator.paging import listing, page
+
+PATH = "/v3.0/endpointSecurity/endpoints"
+TOPS = (10, 50, 100, 200, 500, 1000)
+ORDER_FIELDS = (
+    "agentGuid",
+    "edrSensorLastConnectedDateTime",
+    "eppAgentLastConnectedDateTime",
+    "eppAgentLastScannedDateTime",
+)
+FILTER = {
+    **odata.fields("endpointName", "agentGuid", "type", "osName", "osPlatform", "isolationStatus"),
+    "edrSensorStatus": odata.key("edrSensor", "status"),
+    "eppAgentStatus": odata.key("eppAgent", "status"),
+}
+_ORDER_PATHS = {
+    "agentGuid": ("agentGuid",),
+    "edrSensorLastConnectedDateTime": ("edrSensor", "lastConnectedDateTime"),
+    "eppAgentLastConnectedDateTime": ("eppAgent", "lastConnectedDateTime"),
+    "eppAgentLastScannedDateTime": ("eppAgent", "lastScannedDateTime"),
+}
+_PLATFORMS = {"Windows": "windows", "macOS": "mac", "Ubuntu": "linux"}
+_MOBILE_MODELS = (
+    ("Pixel 8", "Android", "14"),
+    ("Galaxy S23", "Android", "14"),
+    ("iPhone 15", "iOS", "17.4"),
+    ("iPad Air", "iPadOS", "17.3"),
+)
+_MOBILE_NAMES = ("Ana's iPhone", "Pixel de José", "田中のiPad", "Galaxy, Mark", "=phone", "Олег-телефон")
+_GROUPS = ("Servers", "Workstations, EU", "東京オフィス", "=Finance", "Default")
+
+
+@dataclass(frozen=True)
+class Mobile:
+    guid: str
+    name: str
+    ips: list[str]
+    model: str
+    os_name: str
+    os_version: str
+
+
+@lru_cache(maxsize=16)
+def mobile_devices(seed: int) -> tuple[Mobile, ...]:
+    rng = random.Random(f"visionone-mobiles:{seed}")
+    out = []
+    for i in range(12):
+        model, os_name, version = _MOBILE_MODELS[i % len(_MOBILE_MODELS)]
+        name = f"{_MOBILE_NAMES[i % len(_MOBILE_NAMES)]} {i}"
+        ips = [f"172.16.{rng.randrange(256)}.{rng.randrange(1, 255)}"]
+        out.append(Mobile(_uuid(rng.getrandbits(128)), name, ips, model, os_name, version))
+    return tuple(out)
+
+
+def _host_record(rng: random.Random, ep: Any, now: datetime) -> dict[str, Any]:
+    os_name, os_version = ep.as_object["os"]["name"], ep.as_object["os"]["version"]
+    family = os_name.split()[0]
+    server = "Server" in os_name or ep.name.startswith("srv-")
+    connected = now - timedelta(minutes=rng.randrange(1, 60 * 24 * 20))
+    scanned = connected - timedelta(hours=rng.randrange(0, 24 * 7))
+    arch = rng.choice(("x86_64", "x86_64", "arm64"))
+    return {
+        "agentGuid": ep.guid,
+        "endpointName": ep.name,
+        "displayName": ep.name,
+        "type": "server" if server else "desktop",
+        "osName": "Linux" if family == "Ubuntu" else family,
+        "osPlatform": _PLATFORMS[family],
+        "osVersion": f"{os_name} ({os_version})",
+        "osKernelVersion": {"Windows": os_version, "macOS": "23.4.0", "Ubuntu": "5.15.0-105-generic"}[family],
+        "osArchitecture": arch,
+        "cpuArchitecture": arch,
+        "lastUsedIp": ep.ips[0],
+        "ipAddresses": ep.ips,
+        "serialNumber": f"SN-{rng.getrandbits(40):010X}",
+        "lastLoggedOnUser": rng.choice(USERS),
+        "isolationStatus": "on" if rng.random() < 0.05 else "off",
+        "serviceGatewayOrProxy": rng.choice(("", "sg-eu-01.corp.example", "proxy.corp.example:8080")),
+        "securityPolicy": rng.choice(("Default Endpoint Policy, EU", "Servers – strict", "=Finance team")),  # noqa: RUF001
+        "securityPolicyOverriddenStatus": rng.choice(("overridden", "notOverridden")),
+        "creditAllocatedLicenses": rng.choice(
+            (["Advanced Endpoint Security"], ["Advanced Endpoint Security", "Advanced Server & Workload"], [])
+        ),
+        "eppAgent": {
+            "endpointGroup": rng.choice(_GROUPS),
+            "protectionManager": rng.choice(("Standard Endpoint Protection", "Server & Workload Protection")),
+            "productNames": ["Trend Vision One Endpoint Security"],
+            "policyName": rng.choice(("Default", 'Strict "lockdown"', "Developers, relaxed")),
+            "status": rng.choice(("on", "on", "on", "off")),
+            "lastConnectedDateTime": iso(connected),
+            "version": f"14.0.{rng.randrange(10_000, 14_000)}",
+            "lastScannedDateTime": iso(scanned),
+            "componentVersion": rng.choice(("latestVersion", "outdatedVersion")),
+            "componentUpdatePolicy": rng.choice(("N", "N-1", "N-2")),
+            "componentUpdateStatus": rng.choice(("onSchedule", "pause")),
+        },
+        "edrSensor": {
+            "endpointGroup": rng.choice(_GROUPS),
+            "productNames": ["Trend Vision One Endpoint Security"],
+            "connectivity": rng.choice(("connected", "connected", "disconnected")),
+            "version": f"1.2.{rng.randrange(1000, 3000)}",
+            "lastConnectedDateTime": iso(connected + timedelta(seconds=rng.randrange(60))),
+            "status": rng.choice(("enabled", "enabled", "disabled")),
+            "advancedRiskTelemetryStatus": rng.choice(("enabled", "disabled")),
+        },
+    }
+
+
+def _mobile_record(rng: random.Random, m: Mobile, now: datetime) -> dict[str, Any]:
+    connected = now - timedelta(minutes=rng.randrange(1, 60 * 24 * 10))
+    return {
+        "agentGuid": m.guid,
+        "endpointName": m.name,
+        "displayName": m.name,
+        "type": "desktop",
+        "osName": m.os_name,
+        "osPlatform": "unknown",
+        "osVersion": m.os_version,
+        "osKernelVersion": "",
+        "osArchitecture": "arm64",
+        "cpuArchitecture": "arm64",
+        "lastUsedIp": m.ips[0],
+        "ipAddresses": m.ips,
+        "serialNumber": f"SN-{rng.getrandbits(40):010X}",
+        "lastLoggedOnUser": "",
+        "isolationStatus": "off",
+        "serviceGatewayOrProxy": "",
+        "securityPolicy": "Mobile",
+        "securityPolicyOverriddenStatus": "notOverridden",
+        "creditAllocatedLicenses": ["Mobile Security"],
+        "eppAgent": {
+            "endpointGroup": "Mobile",
+            "protectionManager": "Mobile Security",
+            "productNames": ["Trend Micro Mobile Security"],
+            "policyName": "Mobile",
+            "status": "on",
+            "lastConnectedDateTime": iso(connected),
+            "version": "9.8.1",
+            "lastScannedDateTime": iso(connected - timedelta(hours=3)),
+            "componentVersion": "latestVersion",
+            "componentUpdatePolicy": "N",
+            "componentUpdateStatus": "onSchedule",
+        },
+        "edrSensor": {
+            "endpointGroup": "Mobile",
+            "productNames": [],
+            "connectivity": "disconnected",
+            "version": "",
+            "lastConnectedDateTime": iso(connected),
+            "status": "disabled",
+            "advancedRiskTelemetryStatus": "disabled",
+        },
+    }
+
+
+@lru_cache(maxsize=16)
+def inventory(seed: int, now: datetime) -> tuple[dict[str, Any], ...]:
+    """Every endpoint, in the default order (agentGuid ascending)."""
+    rng = random.Random(f"visionone-inventory:{seed}")
+    records = [_host_record(rng, ep, now) for ep in pools(seed).endpoints]
+    records += [_mobile_record(rng, m, now) for m in mobile_devices(seed)]
+    records.sort(key=lambda r: r["agentGuid"])
+    return tuple(records)
+
+
+def list_endpoints(world: Any, call: Call) -> dict[str, Any]:
+    check_known(call.params, ("top", "orderBy", "select"))
+    top = check_top(call.params, TOPS, 100)
+    order_text = call.params.get("orderBy", "agentGuid")
+    order = order_by(order_text, ORDER_FIELDS, default_direction="asc")
+    text = call.header("TMV1-Filter")
+    try:
+        parsed = odata.parse(text, FILTER, "endpoint")
+    except odata.FilterError as exc:
+        raise bad_request(f"Invalid TMV1-Filter: {exc}.") from None
+    rows = [r for r in world.endpoints if parsed.matches(r)]
+    if order != [("agentGuid", False)]:
+        keyed = [{"_r": r, **{f: odata.key(*_ORDER_PATHS[f])(r) for f, _ in order}} for r in rows]
+        sort_records(keyed, order)
+        rows = [k["_r"] for k in keyed]
+    link_params = {"top": str(top)}
+    for name in ("orderBy", "select"):
+        if name in call.params:
+            link_params[name] = call.params[name]
+    chunk, link = page(call.pager, call.path, rows, top, call.params, link_params, text, "TMV1-Filter")
+    select = [f.strip() for f in call.params.get("select", "").split(",") if f.strip()]
+    items = [{k: v for k, v in r.items() if k in select or k == "agentGuid"} if select else r for r in chunk]
+    return listing(items, link, totalCount=len(rows), count=len(chunk))

@@ -1,0 +1,156 @@
+"""``GET /v3.0/threatintel/suspiciousObjects`` and ``.../suspiciousObjectExceptions``: the two lists.
+
+Each item names its type and carries its value under a key named after the type (``{"type": "url",
+"url": ...}``). A suspicious object whose value is also on the exception list has ``inExceptionList``.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from tests.simulator import odata
+from tests.simulator.common import (
+    Call,
+    bad_request,
+    check_known,
+    check_range,
+    check_top,
+    in_window,
+    iso,
+    link_params,
+    time_param,
+)
+from tests.simulator.data import _hashes
+from tests.simulator.iam import order_by, sort_records
+from tests.simulator.paging import listing, page
+
+SUSPICIOUS_PATH = "/v3.0/threatintel/suspiciousObjects"
+EXCEPTIONS_PATH = "/v3.0/threatintel/suspiciousObjectExceptions"
+TOPS = (50, 100, 200)
+TYPES = ("url", "domain", "ip", "senderMailAddress", "fileSha1", "fileSha256")
+_VALUE_FIELDS = odata.fields("type", *TYPES)
+SUSPICIOUS_FILTER = {**_VALUE_FIELDS, **odata.fields("scanAction", "riskLevel")}
+EXCEPTION_FILTER = _VALUE_FIELDS
+SUSPICIOUS_ORDER = ("lastModifiedDateTime", "riskLevel", "expiredDateTime")
+EXCEPTION_ORDER = ("lastModifiedDateTime",)
+RISK_RANK = {"low": 0, "medium": 1, "high": 2}
+_DESCRIPTIONS = (
+    'From threat feed, campaign "Lazarus"',
+    "Seen in WB-9001 alert, blocked by SOC",
+    '=IMPORTXML("http://evil.example")',
+    "+added by API",
+    "-manual entry-",
+    "@intel team",
+    "Phishing kit, multi-line\nnote",
+    "脅威情報",
+    "",
+)
+
+
+def _value(rng: random.Random, seed: int, kind: str, n: int) -> str:
+    if kind == "url":
+        return rng.choice(
+            (
+                f"https://evil{n}.example/login?next=a,b",
+                f"http://203.0.113.{n % 250}/{n}.exe",
+                f"https://例え{n}.テスト/パス",
+                f'http://phish{n}.example/"q"',
+            )
+        )
+    if kind == "domain":
+        return rng.choice((f"evil{n}.example", f"micros0ft-{n}.example", f"例え{n}.テスト"))
+    if kind == "ip":
+        return f"{rng.choice((198, 203, 185))}.{rng.randrange(256)}.{rng.randrange(256)}.{n % 254 + 1}"
+    if kind == "senderMailAddress":
+        return rng.choice(
+            (
+                f"billing{n}@vendor-payments.example",
+                f"françois{n}@exemple.fr",
+                f"ceo.office{n}@contoso-mail.example",
+            )
+        )
+    hashes = _hashes(seed, f"ti:{n}")
+    return hashes["Sha1"] if kind == "fileSha1" else hashes["Sha256"]
+
+
+@lru_cache(maxsize=16)
+def lists(seed: int, now: datetime) -> tuple[tuple[dict[str, Any], ...], tuple[dict[str, Any], ...]]:
+    """(suspicious objects, exceptions); about 260 and 40, some values on both."""
+    rng = random.Random(f"visionone-threatintel:{seed}")
+    values = []
+    for n in range(260):
+        kind = TYPES[n % len(TYPES)]
+        values.append((kind, _value(rng, seed, kind, n)))
+    values = list(dict.fromkeys(values))
+    shared = set(rng.sample(values, 10))
+    exception_values = [*shared]
+    n = 1000
+    while len(exception_values) < 40:
+        kind = TYPES[n % len(TYPES)]
+        value = "https://*.corp.example/*" if kind == "url" and n == 1000 else _value(rng, seed, kind, n)
+        if (kind, value) not in values and (kind, value) not in exception_values:
+            exception_values.append((kind, value))
+        n += 1
+    suspicious = []
+    for kind, value in values:
+        modified = now - timedelta(seconds=rng.randrange(1, 400 * 86_400))
+        suspicious.append(
+            {
+                "type": kind,
+                kind: value,
+                "description": rng.choice(_DESCRIPTIONS),
+                "scanAction": rng.choice(("block", "block", "log")),
+                "riskLevel": rng.choice(("high", "medium", "low")),
+                "inExceptionList": (kind, value) in shared,
+                "expiredDateTime": iso(modified + timedelta(days=rng.choice((30, 90, 365)))),
+                "lastModifiedDateTime": iso(modified),
+            }
+        )
+    exceptions = [
+        {
+            "type": kind,
+            kind: value,
+            "description": rng.choice(_DESCRIPTIONS),
+            "lastModifiedDateTime": iso(now - timedelta(seconds=rng.randrange(1, 400 * 86_400))),
+        }
+        for kind, value in exception_values
+    ]
+    return tuple(suspicious), tuple(exceptions)
+
+
+def _list(
+    call: Call, records: tuple[dict[str, Any], ...], known: odata.Fields, fields: tuple[str, ...]
+) -> dict:
+    params = call.params
+    check_known(params, ("top", "orderBy", "startDateTime", "endDateTime"))
+    top = check_top(params, TOPS, 100)
+    order = order_by(params.get("orderBy", "lastModifiedDateTime desc"), fields)
+    start = time_param(params, "startDateTime", None)
+    end = time_param(params, "endDateTime", None)
+    check_range(start, end, "startDateTime", "endDateTime")
+    text = call.header("TMV1-Filter")
+    try:
+        parsed = odata.parse(text, known, "endpoint")
+    except odata.FilterError as exc:
+        raise bad_request(f"Invalid TMV1-Filter: {exc}.") from None
+    rows = [
+        r
+        for r in records
+        if ((start is None and end is None) or in_window(r["lastModifiedDateTime"], start, end))
+        and parsed.matches(r)
+    ]
+    rows.sort(key=lambda r: (r["type"], r[r["type"]]))
+    sort_records(rows, order, lambda f, v: RISK_RANK[v] if f == "riskLevel" else v)
+    chunk, link = page(call.pager, call.path, rows, top, params, link_params(params), text, "TMV1-Filter")
+    return listing(list(chunk), link)
+
+
+def list_suspicious(world: Any, call: Call) -> dict[str, Any]:
+    return _list(call, world.suspicious_objects, SUSPICIOUS_FILTER, SUSPICIOUS_ORDER)
+
+
+def list_exceptions(world: Any, call: Call) -> dict[str, Any]:
+    return _list(call, world.exception_objects, EXCEPTION_FILTER, EXCEPTION_ORDER)
