@@ -465,11 +465,7 @@ class WindowedStream(VisionOneStream):
     def _fetch_window(self, window: Window) -> list[dict]:
         context = self.window_params(window)  # the window's query parameters; also the metrics context
         try:
-            return [
-                record
-                for raw in self.request_records(context)
-                if (record := self.post_process(raw, context)) is not None
-            ]
+            return list(self.request_records(context))  # the SDK calls post_process as it emits them
         except (AuthError, SyncStopped):
             raise
         except FatalAPIError as exc:

@@ -87,6 +87,13 @@ def test_meltano_run_writes_the_simulators_detections(tmp_path: Path) -> None:
             rows = list(csv.DictReader(handle))
         assert len(rows) == sim.count_detections("2024-10-01", "2024-10-03")
         assert {r["uuid"] for r in rows} == sim.detection_ids("2024-10-01", "2024-10-03")
+        # one CSV per stream meltano.yml selects, each with exactly the simulator's records
+        selected = {pattern.split(".")[0] for pattern in plugin("tap-visionone")["select"]}
+        assert {p.stem for p in (tmp_path / "out").glob("*.csv")} == selected
+        for stream in selected:
+            with (tmp_path / "out" / f"{stream}.csv").open(newline="", encoding="utf-8") as handle:
+                count = sum(1 for _ in csv.DictReader(handle))
+            assert count == sim.expected_count(stream, "2024-10-01", "2024-10-03"), stream
         assert "meltano-key" not in run.stdout + run.stderr
         state = subprocess.run(
             [str(MELTANO), "state", "get", "dev:tap-visionone-to-target-csv"],

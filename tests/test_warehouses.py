@@ -14,7 +14,7 @@ import pytest
 
 from tests.postgres_server import PostgresServer
 from tests.simulator import Simulator
-from tests.tap_runner import PipelineRun, run_pipeline
+from tests.tap_runner import ALL, PipelineRun, run_pipeline
 
 FIRST_END, SECOND_END = "2024-10-03T00:00:00Z", "2024-10-04T00:00:00Z"
 REWOUND_BOOKMARK = 1727870400000  # 2024-10-02T12:00:00Z: half a day before the first run's end
@@ -99,3 +99,51 @@ def test_duckdb_incremental_load_with_overlap(tmp_path: Path, warehouse_sim: Sim
         assert total == distinct == len(expected)
         loaded = {row[0] for row in conn.execute("SELECT uuid FROM visionone.detections").fetchall()}
         assert loaded == expected
+
+
+EVERY_STREAM_END = "2024-10-02T00:00:00Z"
+
+
+def expected_counts(sim: Simulator) -> dict[str, int]:
+    from tap_visionone.streams import STREAMS
+
+    counts = {s.name: sim.expected_count(s.name, "2024-10-01", EVERY_STREAM_END) for s in STREAMS}
+    assert all(counts.values()), counts  # a stream without records would prove nothing
+    return counts
+
+
+def load_every_stream(tmp_path: Path, sim: Simulator, target: str, target_config: dict) -> None:
+    run = run_pipeline(tmp_path, tap_config(sim, EVERY_STREAM_END), target, target_config, streams=ALL)
+    assert run.tap_returncode == 0, run.tap_stderr[-3000:]
+    assert run.target_returncode == 0, run.target_stderr[-3000:]
+
+
+def test_every_stream_loads_into_postgres(
+    tmp_path: Path, postgres: PostgresServer, warehouse_sim: Simulator
+) -> None:
+    database = postgres.create_database("everything")
+    config = {**postgres.target_config(database, "visionone"), "load_method": "upsert"}
+    load_every_stream(tmp_path, warehouse_sim, "target-postgres", config)
+    with postgres.connect(database) as conn:
+        for stream, count in expected_counts(warehouse_sim).items():
+            loaded = conn.execute(f"SELECT count(*) FROM visionone.{stream}").fetchone()[0]
+            assert loaded == count, stream
+        # nested alert objects stay queryable JSON
+        scope = conn.execute('SELECT "impactScope" FROM visionone.workbench_alerts LIMIT 1').fetchone()[0]
+        assert isinstance(scope, dict) and "entities" in scope
+
+
+def test_every_stream_loads_into_duckdb(tmp_path: Path, warehouse_sim: Simulator) -> None:
+    import duckdb
+
+    path = tmp_path / "everything.duckdb"
+    load_every_stream(
+        tmp_path,
+        warehouse_sim,
+        "target-duckdb",
+        {"filepath": str(path), "default_target_schema": "visionone"},
+    )
+    with duckdb.connect(str(path), read_only=True) as conn:
+        for stream, count in expected_counts(warehouse_sim).items():
+            loaded = conn.execute(f"SELECT count(*) FROM visionone.{stream}").fetchone()[0]
+            assert loaded == count, stream
