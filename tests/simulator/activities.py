@@ -119,7 +119,7 @@ def endpoint_activity(seed: int, row: Row) -> dict[str, Any]:
         "endpointIp": ep.ips,
         "eventId": str(event_id),
         "eventSubId": sub_id,
-        "eventSourceType": rng.choice(("EVENT_SOURCE_TELEMETRY", "EVENT_SOURCE_ATTACK_DISCOVERY")),
+        "eventSourceType": rng.choice((1, 2)),  # an integer in pytmv1's EndpointActivity
         "hostName": ep.name,
         "logonUser": [rng.choice(USERS)],
         "objectCmd": rng.choice(OBJECT_CMDS) if about == "process" else None,
@@ -199,7 +199,7 @@ def email_activity(seed: int, row: Row) -> dict[str, Any]:
         "attachmentFileName": list(files),
         "attachmentSha256": [_sha(seed, f"attachment:{f}")["Sha256"] for f in files],
         "scanType": rng.choice(("Real-time scan", "Manual scan", "Post-delivery scan")),
-        "eventSourceType": "EVENT_SOURCE_EMAIL",
+        "eventSourceType": 1,  # an integer in pytmv1's EmailActivity
         "orgId": f"org-{seed:04d}",
         "pname": rng.choice(("Cloud App Security", "Trend Micro Email Security")),
         "tags": _tags(rng),
