@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.postgres_server import PostgresServer
 from tests.simulator import Simulator
@@ -18,6 +19,13 @@ from tests.tap_runner import ALL, PipelineRun, run_pipeline
 
 FIRST_END, SECOND_END = "2024-10-03T00:00:00Z", "2024-10-04T00:00:00Z"
 REWOUND_BOOKMARK = 1727870400000  # 2024-10-02T12:00:00Z: half a day before the first run's end
+
+
+def duckdb_settings() -> dict:
+    """target-duckdb's settings as meltano.yml gives them (add_metadata_columns is load-bearing)."""
+    project = yaml.safe_load((Path(__file__).parent.parent / "meltano.yml").read_text())
+    loader = next(p for p in project["plugins"]["loaders"] if p["name"] == "target-duckdb")
+    return {s["name"]: s["value"] for s in loader["settings"] if "value" in s}
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +97,7 @@ def test_duckdb_incremental_load_with_overlap(tmp_path: Path, warehouse_sim: Sim
     import duckdb
 
     path = tmp_path / "warehouse.duckdb"
-    config = {"filepath": str(path), "default_target_schema": "visionone"}
+    config = {**duckdb_settings(), "filepath": str(path)}
     load_twice_with_overlap(tmp_path, warehouse_sim, "target-duckdb", config)
     expected = warehouse_sim.detection_ids("2024-10-01", SECOND_END)
     with duckdb.connect(str(path), read_only=True) as conn:
@@ -141,7 +149,7 @@ def test_every_stream_loads_into_duckdb(tmp_path: Path, warehouse_sim: Simulator
         tmp_path,
         warehouse_sim,
         "target-duckdb",
-        {"filepath": str(path), "default_target_schema": "visionone"},
+        {**duckdb_settings(), "filepath": str(path)},
     )
     with duckdb.connect(str(path), read_only=True) as conn:
         for stream, count in expected_counts(warehouse_sim).items():
