@@ -147,16 +147,22 @@ def fetch_in_order(
     """Fetch windows on ``max_workers`` threads and yield their results in window order.
 
     At most ``2 * max_workers`` windows are in flight or waiting, which bounds memory while
-    keeping every worker busy. The first failure (in window order) is raised to the caller;
-    ``stop`` is set so workers give up their remaining requests instead of running on.
+    keeping every worker busy. The first failure to happen is raised to the caller when it reaches
+    a window that failed; ``stop`` is set so workers give up their remaining requests instead of
+    running on.
     """
     ahead = max(1, 2 * max_workers)
+    first_failure: list[BaseException] = []
+    lock = threading.Lock()
 
     def guarded(window: Window) -> T:
         # A failure stops the other workers at once, before the caller even sees it.
         try:
             return fetch(window)
-        except BaseException:
+        except BaseException as exc:
+            with lock:
+                if not first_failure:
+                    first_failure.append(exc)
             stop.set()
             raise
 
@@ -170,7 +176,14 @@ def fetch_in_order(
                 break
         while pending:
             window, future = pending.popleft()
-            result = future.result()
+            try:
+                result = future.result()
+            except BaseException:
+                # An earlier window may have been stopped *because* a later one failed first:
+                # report the failure that started it, not the "stopped" it caused.
+                if first_failure:
+                    raise first_failure[0] from None
+                raise
             next_window = next(todo, None)
             if next_window is not None:
                 pending.append((next_window, pool.submit(guarded, next_window)))

@@ -129,3 +129,21 @@ def test_fetch_in_order_raises_first_failure_and_stops_workers() -> None:
     assert got == [0, 1]
     assert stop.is_set()
     assert len(started) < len(windows)  # bounded look-ahead: not every window was started
+
+
+def test_fetch_in_order_reports_the_cause_not_the_stop_it_caused() -> None:
+    """Window 1 gives up because window 2 failed first: the caller must hear about window 2."""
+    windows = plan_windows(utc(2024, 10, 1), utc(2024, 10, 1, 4), timedelta(hours=1))
+    stop = threading.Event()
+
+    def fetch(window: Window) -> int:
+        index = windows.index(window)
+        if index == 1:
+            raise PermissionError("window 1: HTTP 403")
+        if index == 0:  # still paging when window 1 fails; the next page sees the stop
+            assert stop.wait(5)
+            raise InterruptedError("stopped")
+        return index
+
+    with pytest.raises(PermissionError, match="403"):
+        list(fetch_in_order(windows, fetch, max_workers=2, stop=stop))
