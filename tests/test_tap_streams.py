@@ -271,3 +271,29 @@ def test_bad_stream_options_fail_before_any_request(
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("tap-visionone: error: Invalid setting ") and named in last, last
     assert sim.requests == []
+
+
+def test_a_filter_the_api_refuses_names_the_option(sim: Simulator, tmp_path: Path) -> None:
+    options = {"audit_logs": {"filter": "colour eq 'blue'"}}
+    run = run_tap(tmp_path, config_for(sim, stream_options=options), streams=["audit_logs"])
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("tap-visionone: error: audit_logs: window 2024-10-01T00:00:00Z")
+    assert "HTTP 400" in last and "`stream_options.audit_logs.filter`" in last
+
+
+def test_a_full_table_stream_that_keeps_failing_ends_the_run_in_one_line(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    sim.fail_next(5, 503)
+    try:
+        run = run_tap(tmp_path, config_for(sim), streams=["iam_accounts"])
+    finally:
+        sim.clear_faults()
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert (
+        last
+        == "tap-visionone: error: iam_accounts: failed after 5 attempts: HTTP 503 503 Service Unavailable"
+    )
+    assert run.records == []
