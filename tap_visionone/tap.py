@@ -17,7 +17,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from tap_visionone.client import REGIONS
-from tap_visionone.errors import SettingsError, VisionOneError
+from tap_visionone.errors import SettingsError, TapError
 from tap_visionone.ratelimit import RateLimiter
 from tap_visionone.streams import STREAM_NAMES, STREAMS
 from tap_visionone.streams.search import SEARCH_PAGE_SIZES
@@ -388,7 +388,7 @@ def main() -> None:
     """Console script: expected failures print one line and exit 1, without a traceback."""
     try:
         TapVisionOne.cli()
-    except VisionOneError as exc:
+    except TapError as exc:
         click.echo(f"tap-visionone: error: {exc}", err=True)
         sys.exit(1)
 

@@ -22,7 +22,7 @@ class SearchStream(WindowedStream):
 
     primary_keys = ("uuid",)
     replication_key = "eventTime"
-    epoch_ms_key = True
+    key_unit = "ms"
     schema = StreamSchema(SchemaDirectory(schemas))
     filter_header = "TMV1-Query"
     page_sizes = SEARCH_PAGE_SIZES
