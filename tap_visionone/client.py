@@ -188,8 +188,6 @@ class VisionOneStream(ThrottledStream):
                 exc,
             )
 
-    def read_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        yield from super().get_records(context)
 
     @cached_property
     def user_agent(self) -> str:

@@ -107,6 +107,13 @@ class ThrottledStream(RESTStream):
             self._local.session = session
         return session
 
+    def get_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        yield from self.read_records(context)
+
+    def read_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        """How the stream reads its records; subclasses read windows instead of one request chain."""
+        yield from super().get_records(context)
+
     def next_link_path(self, path: str) -> str:
         """The part of a next-page link's path to append to our own base URL."""
         return path

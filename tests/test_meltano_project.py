@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tap_visionone.tap import TapVisionOne
+from tap_workvivo.tap import TapWorkvivo
 from target_csv_flat.target import TargetCsvFlat
 from tests.simulator import Simulator
 
@@ -46,7 +47,11 @@ def test_every_plugin_is_custom(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "plugin_class", "builtins"),
-    [("tap-visionone", TapVisionOne, SDK_BUILTINS), ("target-csv", TargetCsvFlat, SDK_BUILTINS_TARGET)],
+    [
+        ("tap-visionone", TapVisionOne, SDK_BUILTINS),
+        ("tap-workvivo", TapWorkvivo, SDK_BUILTINS),
+        ("target-csv", TargetCsvFlat, SDK_BUILTINS_TARGET),
+    ],
 )
 def test_every_setting_is_declared_with_a_kind(name: str, plugin_class: type, builtins: set[str]) -> None:
     declared = {s["name"]: s for s in plugin(name)["settings"]}
@@ -100,3 +105,44 @@ def test_meltano_run_writes_the_simulators_detections(tmp_path: Path) -> None:
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
         )  # fmt: skip
         assert '"replication_key_value":1727913600000' in state.stdout.replace(" ", "")
+
+
+SEED_001_COLUMNS = [
+    "local_timestamp", "created_at", "created_at_timestamp", "event", "id", "ip_address", "note",
+    "user_agent", "user_email", "workvivo_id",
+]  # fmt: skip
+
+
+def test_meltano_run_workvivo_writes_the_seeds_csv_columns(tmp_path: Path) -> None:
+    """README's migration path: `meltano run tap-workvivo target-csv` with the seed's local timestamp."""
+    with Simulator(
+        seed=6, scale=200, start="2024-09-01", days=2, workvivo_id="org-77", workvivo_token="wv-secret-token"
+    ) as sim:
+        env = {
+            **os.environ,
+            "TAP_WORKVIVO_WORKVIVO_ID": "org-77",
+            "TAP_WORKVIVO_API_TOKEN": "wv-secret-token",
+            "TAP_WORKVIVO_API_URL": sim.base_url,
+            "TAP_WORKVIVO_START_DATE": "2024-09-01",
+            "TAP_WORKVIVO_END_DATE": "2024-09-02",
+            "TARGET_CSV_OUTPUT_PATH": str(tmp_path / "log"),
+            "TARGET_CSV_FILE_NAMING_SCHEME": "siem_data.csv",
+            "TARGET_CSV_LOCAL_TIMESTAMP_COLUMN": "local_timestamp",
+            "TARGET_CSV_TIMEZONE": "Asia/Tokyo",
+            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+        }
+        run = subprocess.run(
+            [str(MELTANO), "run", "tap-workvivo", "target-csv"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr[-3000:]
+        with (tmp_path / "log" / "siem_data.csv").open(newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader)
+            rows = list(reader)
+        # the seed's columns in its order, then target-csv-flat's `_extra` (fields Workvivo may add; empty)
+        assert header == [*SEED_001_COLUMNS, "_extra"]
+        assert {row[-1] for row in rows} == {""}
+        assert len(rows) == sim.workvivo_count("2024-09-01", "2024-09-03")  # both days, end inclusive
+        assert all(row[0].endswith(" JST") for row in rows)
+        assert "wv-secret-token" not in run.stdout + run.stderr

@@ -3,7 +3,8 @@
 ``Simulator`` serves seeded data for every read endpoint of the tap (``PATHS``: stream name -> API path)
 over real HTTP on 127.0.0.1 with the API's paths, headers,
 paging, filters, error bodies, rate limit and injectable faults; ``python -m tests.simulator`` runs it
-from the command line (and ``... count`` prints how many detections a range holds).
+from the command line (and ``... count`` prints how many detections a range holds). The same server
+also plays the Workvivo SIEM API under ``/v1/siem/{from}/{to}`` (:mod:`tests.simulator.workvivo`).
 """
 
 from tests.simulator.data import Dataset

@@ -3,6 +3,7 @@
 python -m tests.simulator --port 8777 --seed 1 --scale 2000 --start 2024-10-01 --days 14 --api-key sim-key
 python -m tests.simulator count --seed 1 --scale 2000 --start 2024-10-01 --days 14 [--from ISO --to ISO]
 python -m tests.simulator count --stream oat_detections --from ISO --to ISO   (any stream of PATHS)
+python -m tests.simulator count --stream siem_events --from ISO --to ISO      (Workvivo SIEM events)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 
 from tests.simulator.query import QueryError
 from tests.simulator.server import API_PATHS, Simulator
+from tests.simulator.workvivo import STREAM as WORKVIVO_STREAM
 from tests.simulator.world import PATHS
 
 
@@ -26,17 +28,28 @@ def _data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--now", default=None, help="the simulator's clock, ISO 8601 (default: midnight after the last day)"
     )
+    parser.add_argument(
+        "--workvivo-per-day",
+        type=int,
+        default=None,
+        help="Workvivo SIEM events per day (default max(24, scale // 4))",
+    )
 
 
 def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tests.simulator",
-        description="Serve a fake Trend Vision One v3.0 API (subcommand `count`: print a detection count).",
+        description="Serve a fake Trend Vision One v3.0 API and, under /v1/siem/, the Workvivo SIEM API "
+        "(subcommand `count`: print a record count).",
     )
     _data_args(parser)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8777, help="0 picks a free port")
     parser.add_argument("--api-key", default="sim-key", help="the only accepted bearer key")
+    parser.add_argument("--workvivo-id", default="sim-org", help="the only accepted Workvivo-Id header")
+    parser.add_argument(
+        "--workvivo-token", default="sim-workvivo-token", help="the only accepted Workvivo bearer token"
+    )
     parser.add_argument("--latency-ms", type=float, default=0, help="delay before every answer")
     parser.add_argument("--rate-limit-per-minute", type=int, default=0, help="429 above this (0 = no limit)")
     parser.add_argument(
@@ -63,7 +76,10 @@ def _count_parser() -> argparse.ArgumentParser:
     )
     _data_args(parser)
     parser.add_argument(
-        "--stream", default="detections", choices=tuple(PATHS), help="a tap stream name (default detections)"
+        "--stream",
+        default="detections",
+        choices=(*PATHS, WORKVIVO_STREAM),
+        help=f"a tap stream name, or {WORKVIVO_STREAM} for Workvivo (default detections)",
     )
     parser.add_argument("--from", dest="start_time", default=None, help="ISO 8601 (default: first day)")
     parser.add_argument(
@@ -76,7 +92,14 @@ def _count_parser() -> argparse.ArgumentParser:
 def count(argv: Sequence[str]) -> int:
     args = _count_parser().parse_args(argv)
     try:
-        sim = Simulator(seed=args.seed, scale=args.scale, start=args.start, days=args.days, now=args.now)
+        sim = Simulator(
+            seed=args.seed,
+            scale=args.scale,
+            start=args.start,
+            days=args.days,
+            now=args.now,
+            workvivo_per_day=args.workvivo_per_day,
+        )
         if args.stream == "detections":
             print(sim.count_detections(args.start_time, args.end_time, args.query))
         elif args.query != "*":
@@ -105,6 +128,9 @@ def serve(argv: Sequence[str]) -> int:
         port=args.port,
         verbose=args.verbose,
         now=args.now,
+        workvivo_id=args.workvivo_id,
+        workvivo_token=args.workvivo_token,
+        workvivo_per_day=args.workvivo_per_day,
     )
     sim.forbid(*args.forbid)
     done = threading.Event()

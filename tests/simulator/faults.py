@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import deque
+from datetime import UTC, datetime
 from typing import Literal
 
 Fault = int | Literal["timeout", "reset"]
@@ -30,6 +31,7 @@ class FaultPlan:
         self._rng = random.Random(f"visionone-faults:{seed}")
         self._next: deque[Fault] = deque()
         self._windows: dict[str, Fault] = {}
+        self._epochs: dict[int, Fault] = {}  # the same windows by instant (Workvivo's epoch segments)
         self._lock = threading.Lock()
 
     def fail_next(self, n: int, status: Fault) -> None:
@@ -37,20 +39,27 @@ class FaultPlan:
         with self._lock:
             self._next.extend([status] * n)
 
-    def fail_windows(self, start_iso: str, status: Fault) -> None:
+    def fail_windows(self, start: str | int, status: Fault) -> None:
+        """Vision One requests match ``start`` as a string; Workvivo requests by the instant it names."""
         check_fault(status)
+        epoch = _epoch(start)
         with self._lock:
-            self._windows[start_iso] = status
+            if isinstance(start, str):
+                self._windows[start] = status
+            if epoch is not None:
+                self._epochs[epoch] = status
 
     def clear(self) -> None:
         with self._lock:
             self._next.clear()
             self._windows.clear()
+            self._epochs.clear()
 
-    def scripted(self, *start_params: str | None) -> Fault | None:
+    def scripted(self, *start_params: str | None, epoch: int | None = None) -> Fault | None:
         """The fault a request must answer with, if a test asked for one (consumes a ``fail_next``).
 
-        ``start_params`` are the request's window starts (``startDateTime``, ``ingestedStartDateTime``).
+        ``start_params`` are the request's window starts (``startDateTime``, ``ingestedStartDateTime``);
+        ``epoch`` is a Workvivo request's ``from`` segment.
         """
         with self._lock:
             if self._next:
@@ -58,6 +67,8 @@ class FaultPlan:
             for start in start_params:
                 if start is not None and start in self._windows:
                     return self._windows[start]
+            if epoch is not None and epoch in self._epochs:
+                return self._epochs[epoch]
         return None
 
     def draw(self, rate: float) -> Fault | None:
@@ -68,3 +79,16 @@ class FaultPlan:
             if self._rng.random() >= rate:
                 return None
             return self._rng.choice(RANDOM_FAULTS)
+
+
+def _epoch(start: str | int) -> int | None:
+    """Epoch seconds of an int or an ISO 8601 string (naive = UTC); None when the string is not one."""
+    if isinstance(start, int):
+        return start
+    try:
+        moment = datetime.fromisoformat(start)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())

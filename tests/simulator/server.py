@@ -1,4 +1,5 @@
-"""The simulator's HTTP side: a threaded HTTP/1.1 server on 127.0.0.1 that plays Vision One v3.0.
+"""The simulator's HTTP side: a threaded HTTP/1.1 server on 127.0.0.1 that plays Vision One v3.0 and,
+under ``/v1/siem/``, the Workvivo SIEM API (:mod:`tests.simulator.workvivo`).
 
 Every request goes through the same gate, in the order a real gateway would apply it: path, method,
 bearer key, the key's role (403 on paths made :meth:`Simulator.forbid`), scripted faults, the 60-second
@@ -6,6 +7,10 @@ rate limit (counted per API path, as Vision One counts per API), random faults, 
 itself (routes in :mod:`tests.simulator.world`); then
 ``latency_ms`` (plus a stall for ``timeout`` faults) before the answer. Requests are recorded (key
 redacted) so tests can assert what a client sent; ``/_simulator/stats`` is the only unauthenticated path.
+
+Workvivo paths pass the same gate with Workvivo's credentials (bearer token, then the ``Workvivo-Id``
+header) and Laravel's ``{"message": ...}`` error bodies; their rate limit counts per route (every
+``/v1/siem/{from}/{to}`` together) and ``fail_windows`` matches their ``from`` segment by instant.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.simulator.common import ApiError, Call, TokenCodec, header_text
+from tests.simulator import workvivo
+from tests.simulator.common import ApiError, Call, TokenCodec, header_text, to_datetime
 from tests.simulator.data import parse_time
 from tests.simulator.faults import Fault, FaultPlan
 from tests.simulator.paging import Pager
@@ -117,6 +123,28 @@ def error_reply(
     return json_reply(
         status, {"error": {"code": _ERROR_CODES.get(status, "Error"), "message": message}}, headers
     )
+
+
+def workvivo_reply(status: int, body: Any, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
+    return Reply(status, workvivo.encode(body), "application/json", headers)
+
+
+def workvivo_error(
+    status: int,
+    message: str | None = None,
+    *,
+    retry_after: int = 1,
+    limit: int = 0,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Reply:
+    """Laravel's ``{"message": ...}`` (429s with ``Retry-After``), or a gateway's HTML page for 502-504."""
+    if status in _GATEWAY_STATUSES:
+        return error_reply(status)
+    if status == 429:
+        headers = (*headers, ("Retry-After", str(retry_after)), ("X-RateLimit-Limit", str(limit)))
+        headers = (*headers, ("X-RateLimit-Remaining", "0"))
+    text = message or workvivo.MESSAGES.get(status, f"Simulated error {status}.")
+    return workvivo_reply(status, {"message": text}, headers)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -233,8 +261,15 @@ class Simulator:
         port: int = 0,
         verbose: bool = False,
         now: str | datetime | None = None,
+        workvivo_id: str = "sim-org",
+        workvivo_token: str = "sim-workvivo-token",
+        workvivo_per_day: int | None = None,
     ) -> None:
         self.world = World(seed, scale, start, days, now)
+        per_day = max(24, scale // 4) if workvivo_per_day is None else workvivo_per_day
+        self.workvivo = workvivo.SiemEvents(seed, per_day, self.world.start_day, days)
+        self._workvivo_id = workvivo_id
+        self._workvivo_token = workvivo_token.encode()
         self.dataset = self.world.detections
         self.config = SimulatorConfig(latency_ms, rate_limit_per_minute, fault_rate, fault_stall_seconds)
         self.verbose = verbose
@@ -351,8 +386,11 @@ class Simulator:
         Windowed streams: records whose replication-key field lies in ``[start, end)`` (oat_detections also
         needs ``detectedDateTime`` in the 365 days before ``end``; options ``detected_start`` /
         ``detected_end`` change that). Full-table streams: every record (the window is ignored).
-        Read-only: values are shared with the server.
+        Read-only: values are shared with the server. ``siem_events`` (Workvivo) is
+        :meth:`workvivo_events`.
         """
+        if stream == workvivo.STREAM:
+            return self.workvivo_events(start, end)
         return self.world.expected(stream, start, end, **options)
 
     def expected_count(
@@ -362,6 +400,23 @@ class Simulator:
         end: str | date | datetime | None = None,
     ) -> int:
         return len(self.expected(stream, start, end))
+
+    def workvivo_events(
+        self,
+        start: str | date | datetime | int | None = None,
+        end: str | date | datetime | int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Workvivo SIEM events with ``start <= created_at_timestamp < end``, oldest first (``id`` breaks
+        ties), as ``GET /v1/siem/{from}/{to}`` returns them; ints are epoch seconds. Copies."""
+        rows = self.workvivo.between(_epoch_seconds(start), _epoch_seconds(end))
+        return [dict(row) for row in rows]
+
+    def workvivo_count(
+        self,
+        start: str | date | datetime | int | None = None,
+        end: str | date | datetime | int | None = None,
+    ) -> int:
+        return len(self.workvivo.between(_epoch_seconds(start), _epoch_seconds(end)))
 
     def last_logons(self) -> dict[str, str | None]:
         """IAM account email -> ISO time of its last successful console log on in the audit logs, or None."""
@@ -389,9 +444,10 @@ class Simulator:
         """The next ``n`` authenticated requests answer ``status`` (or ``"timeout"`` / ``"reset"``)."""
         self._faults.fail_next(n, status)
 
-    def fail_windows(self, start_iso: str, status: Fault = 503) -> None:
+    def fail_windows(self, start_iso: str | int, status: Fault = 503) -> None:
         """Every authenticated request whose ``startDateTime`` or ``ingestedStartDateTime`` is ``start_iso``
-        answers ``status``."""
+        answers ``status``; so does every Workvivo request whose ``from`` segment is that instant
+        (``start_iso`` may also be epoch seconds, which match Workvivo requests only)."""
         self._faults.fail_windows(start_iso, status)
 
     def clear_faults(self) -> None:
@@ -431,6 +487,8 @@ class Simulator:
         self, method: str, path: str, params: dict[str, str], headers: Any
     ) -> tuple[Fault | None, Reply]:
         """Decide the answer to one request: ``(fault or None, reply)``; no I/O, no sleeping."""
+        if path.startswith(workvivo.PREFIX):
+            return self._answer_workvivo(method, path, params, headers)
         if path not in API_PATHS:
             return None, error_reply(404, f"Resource not found: {path}")
         if method != "GET":
@@ -461,3 +519,47 @@ class Simulator:
             return fault, json_reply(200, handler(self.world, call))
         except ApiError as exc:
             return fault, json_reply(exc.status, exc.body())
+
+    def _answer_workvivo(
+        self, method: str, path: str, params: dict[str, str], headers: Any
+    ) -> tuple[Fault | None, Reply]:
+        """The gate for ``/v1/siem/{from}/{to}``: route, method, token, organisation, faults, rate limit."""
+        parts = workvivo.segments(path)
+        if parts is None:
+            return None, workvivo_error(404, f"The route {path.lstrip('/')} could not be found.")
+        if method not in ("GET", "HEAD"):
+            route = path.lstrip("/")
+            message = f"The {method} method is not supported for route {route}. Supported methods: GET, HEAD."
+            return None, workvivo_error(405, message, headers=(("Allow", "GET, HEAD"),))
+        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), self._workvivo_token
+        ):
+            return None, workvivo_error(401)
+        organisation = (header_text(headers.get("Workvivo-Id")) or "").strip()
+        if not organisation:
+            return None, workvivo_error(400, workvivo.MISSING_ID)
+        if organisation != self._workvivo_id:
+            return None, workvivo_error(403)
+        with self._lock:
+            limiter = self._limiters.setdefault(workvivo.ROUTE, SlidingWindow(60.0))
+        fault = self._faults.scripted(epoch=workvivo.start_epoch(parts))
+        if fault is None:
+            limit = self.config.rate_limit_per_minute
+            wait = limiter.acquire(limit)
+            if wait:
+                return None, workvivo_error(429, retry_after=wait, limit=limit)
+            fault = self._faults.draw(self.config.fault_rate)
+        if isinstance(fault, int):
+            return fault, workvivo_error(fault)
+        try:
+            body = workvivo.list_events(self.workvivo, parts, params, self.base_url + path)
+        except workvivo.WorkvivoError as exc:
+            return fault, workvivo_reply(exc.status, exc.body())
+        return fault, workvivo_reply(200, body)
+
+
+def _epoch_seconds(value: str | date | datetime | int | None) -> int | None:
+    if value is None or isinstance(value, int):
+        return value
+    return int(to_datetime(value).timestamp())

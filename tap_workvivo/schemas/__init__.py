@@ -1,0 +1,1 @@
+"""JSON Schema files of tap-workvivo's streams (loaded with the SDK's SchemaDirectory)."""
