@@ -188,7 +188,6 @@ class VisionOneStream(ThrottledStream):
                 exc,
             )
 
-
     @cached_property
     def user_agent(self) -> str:
         from tap_visionone import __version__
