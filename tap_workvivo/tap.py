@@ -104,9 +104,9 @@ def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
     start = read_date(config, "start_date", end_of_day=False) or now - DEFAULT_START
     end_date = read_date(config, "end_date", end_of_day=True)
     if end_date is not None and end_date <= start:
+        begins = "`start_date`" if config.get("start_date") else "the default start (24 h ago)"
         raise SettingsError(
-            f"Invalid setting `end_date`: {config['end_date']} is before `start_date` "
-            f"{format_api_time(start)}."
+            f"Invalid setting `end_date`: {config['end_date']} is before {begins} {format_api_time(start)}."
         )
     if start > now:
         raise SettingsError(f"Invalid setting `start_date`: {config['start_date']} is in the future.")
