@@ -15,6 +15,7 @@ import threading
 from collections.abc import Sequence
 
 from tests.simulator.query import QueryError
+from tests.simulator.routes import TEMPLATES
 from tests.simulator.server import API_PATHS, Simulator
 from tests.simulator.workvivo import STREAM as WORKVIVO_STREAM
 from tests.simulator.world import PATHS
@@ -61,8 +62,23 @@ def _serve_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="PATH",
-        choices=API_PATHS,
-        help="answer 403 AccessDenied on this API path (repeatable)",
+        choices=(*API_PATHS, *TEMPLATES),
+        help="answer 403 AccessDenied on this API path or route template (repeatable)",
+    )
+    parser.add_argument(
+        "--task-polls-to-finish",
+        type=int,
+        default=2,
+        help="GETs of a new response task before its final status (queued, running...; default 2)",
+    )
+    parser.add_argument(
+        "--task-final-status",
+        default="succeeded",
+        choices=("succeeded", "failed", "rejected", "canceled", "pendingApproval"),
+        help="the final status of new response tasks (default succeeded)",
+    )
+    parser.add_argument(
+        "--sandbox-polls-to-finish", type=int, default=2, help="GETs a sandbox submission stays running"
     )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
@@ -133,6 +149,9 @@ def serve(argv: Sequence[str]) -> int:
         workvivo_per_day=args.workvivo_per_day,
     )
     sim.forbid(*args.forbid)
+    sim.config.task_polls_to_finish = args.task_polls_to_finish
+    sim.config.task_final_status = args.task_final_status
+    sim.config.sandbox_polls_to_finish = args.sandbox_polls_to_finish
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())

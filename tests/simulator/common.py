@@ -109,9 +109,27 @@ class Call:
     headers: Any  # case-insensitive ``get``
     now: datetime
     pager: Any  # tests.simulator.paging.Pager
+    method: str = "GET"
+    body: Any = None  # tests.simulator.bodies.parse: JSON value, {name: str | Part} for multipart, text
+    args: tuple[str, ...] = ()  # the ``{...}`` segments of a route template, URL-decoded
+    config: Any = None  # tests.simulator.server.SimulatorConfig
 
     def header(self, name: str) -> str | None:
         return header_text(self.headers.get(name))
+
+    @property
+    def base_url(self) -> str:
+        return str(self.pager.base_url)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A write endpoint's answer: JSON-able ``body`` (None: no body), or bytes/text with ``content_type``."""
+
+    status: int
+    body: Any = None
+    headers: tuple[tuple[str, str], ...] = ()
+    content_type: str | None = None
 
 
 @dataclass(frozen=True)

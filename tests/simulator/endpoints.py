@@ -205,3 +205,70 @@ def list_endpoints(world: Any, call: Call) -> dict[str, Any]:
     select = [f.strip() for f in call.params.get("select", "").split(",") if f.strip()]
     items = [{k: v for k, v in r.items() if k in select or k == "agentGuid"} if select else r for r in chunk]
     return listing(items, link, totalCount=len(rows), count=len(chunk))
+
+
+# -- GET /v3.0/eiqs/endpoints: the legacy endpoint search (pytmv1's endpoint.list_data) --------------------
+# TMV1-Query is required and uses the eq syntax (``agentGuid eq 'x' or endpointName eq 'y'``); the same
+# machines as the inventory above, in that API's shape ({value, updatedDateTime} wrappers).
+
+EIQS_PATH = "/v3.0/eiqs/endpoints"
+EIQS_TOPS = (50, 100, 200)
+_EIQS_OS = {"Windows": "Windows", "macOS": "macOS", "Linux": "Linux"}
+EIQS_FILTER = {
+    "agentGuid": odata.key("agentGuid"),
+    "loginAccount": odata.key("loginAccount", "value"),
+    "endpointName": odata.key("endpointName", "value"),
+    "macAddress": odata.key("macAddress", "value"),
+    "ip": odata.key("ip", "value"),
+    **odata.fields(
+        "osName",
+        "osVersion",
+        "productCode",
+        "installedProductCodes",
+        "protectionManager",
+        "policyName",
+        "componentUpdatePolicy",
+        "componentUpdateStatus",
+        "componentVersion",
+    ),
+}
+
+
+def eiqs_record(record: dict[str, Any]) -> dict[str, Any]:
+    """One inventory record in the shape of ``/eiqs/endpoints``."""
+    guid = record["agentGuid"]
+    mac = ":".join(guid.replace("-", "")[i : i + 2] for i in range(0, 12, 2)).upper()
+    seen = record["eppAgent"]["lastConnectedDateTime"]
+    user = record["lastLoggedOnUser"]
+    return {
+        "agentGuid": guid,
+        "loginAccount": {"value": [user] if user else [], "updatedDateTime": seen},
+        "endpointName": {"value": record["endpointName"], "updatedDateTime": seen},
+        "macAddress": {"value": [mac], "updatedDateTime": seen},
+        "ip": {"value": list(record["ipAddresses"]), "updatedDateTime": seen},
+        "osName": _EIQS_OS.get(record["osName"], ""),
+        "osVersion": record["osVersion"],
+        "osDescription": record["osVersion"],
+        "productCode": "xes" if record["osPlatform"] != "unknown" else "",
+        "installedProductCodes": ["xes"] if record["osPlatform"] != "unknown" else [],
+        "componentUpdatePolicy": record["eppAgent"]["componentUpdatePolicy"],
+        "componentUpdateStatus": record["eppAgent"]["componentUpdateStatus"],
+        "componentVersion": record["eppAgent"]["componentVersion"],
+        "policyName": record["eppAgent"]["policyName"],
+        "protectionManager": record["eppAgent"]["protectionManager"],
+    }
+
+
+def list_eiqs(world: Any, call: Call) -> dict[str, Any]:
+    check_known(call.params, ("top",))
+    top = check_top(call.params, EIQS_TOPS, 50)
+    text = call.header("TMV1-Query")
+    if text is None or not text.strip():
+        raise bad_request("TMV1-Query header is required (e.g. agentGuid eq '...' or endpointName eq '...').")
+    try:
+        parsed = odata.parse(text, EIQS_FILTER, "endpoint")
+    except odata.FilterError as exc:
+        raise bad_request(f"Invalid TMV1-Query: {exc}.") from None
+    rows = [r for r in (eiqs_record(e) for e in world.endpoints) if parsed.matches(r)]
+    chunk, link = page(call.pager, call.path, rows, top, call.params, {"top": str(top)}, text, "TMV1-Query")
+    return listing(list(chunk), link)

@@ -14,8 +14,19 @@ from functools import lru_cache
 from typing import Any
 
 from tests.simulator import odata
-from tests.simulator.common import Call, bad_request, check_known, check_top, iso
+from tests.simulator.common import Answer, ApiError, Call, bad_request, check_known, check_top, iso
 from tests.simulator.data import _uuid
+from tests.simulator.live import (
+    ItemError,
+    check_if_match,
+    check_keys,
+    etag,
+    item_error,
+    item_ok,
+    json_array,
+    json_object,
+    text_field,
+)
 from tests.simulator.paging import listing, page
 
 ACCOUNTS_PATH = "/v3.0/iam/accounts"
@@ -230,3 +241,131 @@ def list_api_keys(world: Any, call: Call) -> dict[str, Any]:
     link_params = {"top": str(top), "orderBy": order_text}
     chunk, link = page(call.pager, call.path, rows, top, call.params, link_params, text, "TMV1-Filter")
     return listing(list(chunk), link, totalCount=len(rows), count=len(chunk))
+
+
+# -- API key writes -------------------------------------------------------------------------------------
+# POST /iam/apiKeys ``[{name, role, monthsToExpiration?, description?, status?}]`` -> 207 with
+# ``{"status": 201, "body": {id, value, expiredDateTime}}`` per created key (the value is shown only here,
+# never listed nor recorded); GET /iam/apiKeys/{id} -> the key + ETag; PATCH (If-Match) -> 204;
+# POST /iam/apiKeys/delete ``[{id}]`` -> 207 with 204 per deleted key, 404 per unknown id.
+
+MONTHS = (0, 1, 3, 6, 12)
+NEVER_EXPIRES = "9999-12-31T23:59:59Z"
+_KEY_FIELDS = ("name", "role", "monthsToExpiration", "description", "status")
+
+
+def _key(world: Any, key_id: str) -> dict[str, Any]:
+    for record in world.api_keys:
+        if record["id"] == key_id:
+            return record
+    raise ApiError(404, "NotFound", f"API key {key_id} does not exist.")
+
+
+def key_etag(world: Any, record: dict[str, Any]) -> str:
+    return etag("apiKey", record["id"], world.live.key_versions[record["id"]])
+
+
+def _check_key_fields(world: Any, item: dict[str, Any], record: dict[str, Any] | None) -> None:
+    name = item.get("name")
+    if name is not None:
+        if not isinstance(name, str) or not name.strip() or len(name) > 128:
+            raise ItemError(400, "Invalid value for name: a non-empty string of at most 128 characters.")
+        if any(r["name"] == name and r is not record for r in world.api_keys):
+            raise ItemError(400, f"Invalid value for name: an API key named '{name}' already exists.")
+    role = item.get("role")
+    if role is not None and role not in ROLES:
+        raise ItemError(400, f"Invalid value for role: '{role}'. Roles: {', '.join(ROLES)}.")
+    status = item.get("status")
+    if status is not None and status not in ("enabled", "disabled"):
+        raise ItemError(400, f"Invalid value for status: '{status}'. Allowed values: enabled, disabled.")
+    description = item.get("description")
+    if description is not None and (not isinstance(description, str) or len(description) > 256):
+        raise ItemError(400, "Invalid value for description: a string of at most 256 characters.")
+
+
+def create_api_keys(world: Any, call: Call) -> Answer:
+    out = []
+    for item in json_array(call):
+        try:
+            if not isinstance(item, dict):
+                raise ItemError(400, "Each item must be a JSON object.")
+            check_keys(item, _KEY_FIELDS)
+            for required in ("name", "role"):
+                if item.get(required) is None:
+                    raise ItemError(400, f"Missing required field: {required}.")
+            months = item.get("monthsToExpiration", 0)
+            if isinstance(months, bool) or months not in MONTHS:
+                raise ItemError(
+                    400, f"Invalid value for monthsToExpiration: '{months}'. Allowed: 0, 1, 3, 6, 12."
+                )
+            live = world.live
+            with live.lock:
+                _check_key_fields(world, item, None)
+                created = live.tick()
+                n = live.next("apiKey")
+                key_id = _uuid(int(live.digest("apiKey", n)[:32], 16))
+                expires = NEVER_EXPIRES if months == 0 else iso(created + timedelta(days=30 * months))
+                record = {
+                    "id": key_id,
+                    "name": item["name"],
+                    "status": item.get("status", "enabled"),
+                    "role": item["role"],
+                    "description": item.get("description", ""),
+                    "createdDateTime": iso(created),
+                    "expiredDateTime": expires,
+                    "lastUsedDateTime": None,
+                    "lastModifiedDateTime": iso(created),
+                }
+                world.api_keys.append(record)
+            value = "sim-generated-" + live.digest("apiKeyValue", n)[:48]
+            out.append(item_ok(201, body={"id": key_id, "value": value, "expiredDateTime": expires}))
+        except ItemError as exc:
+            out.append(item_error(exc.status, exc.message))
+    return Answer(207, out)
+
+
+def get_api_key(world: Any, call: Call) -> Answer:
+    with world.live.lock:
+        record = _key(world, call.args[0])
+        return Answer(200, dict(record), (("ETag", key_etag(world, record)),))
+
+
+def update_api_key(world: Any, call: Call) -> Answer:
+    body = json_object(call)
+    with world.live.lock:
+        record = _key(world, call.args[0])
+        check_if_match(call, key_etag(world, record))
+        unknown = [k for k in body if k not in ("name", "role", "status", "description")]
+        if unknown:
+            raise bad_request(
+                f"Unknown field(s): {', '.join(unknown)}. Fields: name, role, status, description."
+            )
+        if not body:
+            raise bad_request("Nothing to update: give at least one of name, role, status, description.")
+        try:
+            _check_key_fields(world, body, record)
+        except ItemError as exc:
+            raise bad_request(exc.message) from None
+        record.update(body)
+        record["lastModifiedDateTime"] = iso(world.live.tick())
+        world.live.key_versions[record["id"]] += 1
+    return Answer(204)
+
+
+def delete_api_keys(world: Any, call: Call) -> Answer:
+    out = []
+    for item in json_array(call):
+        try:
+            if not isinstance(item, dict):
+                raise ItemError(400, "Each item must be a JSON object.")
+            check_keys(item, ("id",))
+            key_id = text_field(item, "id", required=True)
+            with world.live.lock:
+                match = [r for r in world.api_keys if r["id"] == key_id]
+                if not match:
+                    raise ItemError(404, f"API key {key_id} does not exist.")
+                world.api_keys.remove(match[0])
+            out.append(item_ok(204))
+        except ItemError as exc:
+            out.append(item_error(exc.status, exc.message))
+    return Answer(207, out)

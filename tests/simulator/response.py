@@ -13,7 +13,11 @@ from functools import lru_cache
 from typing import Any
 
 from tests.simulator import odata
+from tests.simulator.actions import live_tasks
+from tests.simulator.bodies import Part
 from tests.simulator.common import (
+    Answer,
+    ApiError,
     Call,
     bad_request,
     check_choice,
@@ -27,6 +31,7 @@ from tests.simulator.common import (
 )
 from tests.simulator.daily import day_start
 from tests.simulator.data import FILES, PROCESSES, RECIPIENTS, _hashes, _uuid, pools
+from tests.simulator.live import form
 from tests.simulator.paging import listing, page
 
 TASKS_PATH = "/v3.0/response/tasks"
@@ -209,6 +214,9 @@ def list_tasks(world: Any, call: Call) -> dict[str, Any]:
         (text, start, end, target),
         lambda: [r for r in select(world, start, end, target) if parsed.matches(r)],
     )
+    created = [r for r in live_tasks(world) if in_window(r[target], start, end) and parsed.matches(r)]
+    if created:  # tasks created through the API (after ``now``: only in windows that reach past it)
+        rows = sorted([*rows, *created], key=lambda r: (r[target], r["id"]), reverse=True)
     chunk, link = page(call.pager, call.path, rows, top, params, link_params(params), text, "filter")
     return listing(list(chunk), link)
 
@@ -219,8 +227,106 @@ def list_scripts(world: Any, call: Call) -> dict[str, Any]:
         raise bad_request("Invalid parameter: top. This API does not take top; it pages at a fixed size.")
     check_known(params, ("filter",))
     parsed, text = _filter(call, SCRIPT_FILTER)
-    rows = [r for r in world.custom_scripts if parsed.matches(r)]
+    rows = [r for r in list(world.custom_scripts) if parsed.matches(r)]
     chunk, link = page(
         call.pager, call.path, rows, SCRIPTS_PAGE_SIZE, params, link_params(params), text, "filter"
     )
     return listing(list(chunk), link)
+
+
+# -- custom script writes -------------------------------------------------------------------------------
+# POST /customScripts (multipart: ``file`` + ``fileType`` [+ ``description``]) -> 201 + Location;
+# GET /customScripts/{id} -> the script as text/plain; POST /customScripts/{id}/update (multipart as add)
+# -> 204; DELETE /customScripts/{id} -> 204. The list (``list_scripts``) shows the changes at once.
+
+SCRIPT_TYPES = {"powershell": ".ps1", "bash": ".sh"}
+MAX_SCRIPT_BYTES = 1024 * 1024
+
+
+def script_text(world: Any, record: dict[str, Any]) -> str:
+    """A script's content (seeded scripts get a small, deterministic one)."""
+    live = world.live
+    with live.lock:
+        if record["id"] not in live.script_text:
+            if record["fileType"] == "powershell":
+                body = f'# {record["fileName"]}\n# {record["description"]}\nWrite-Output "done"\n'
+            else:
+                body = f"#!/bin/bash\n# {record['fileName']}\n# {record['description']}\necho done\n"
+            live.script_text[record["id"]] = body
+        return live.script_text[record["id"]]
+
+
+def _script_form(call: Call) -> tuple[str, str, str, str | None]:
+    fields = form(call)
+    unknown = [k for k in fields if k not in ("file", "fileType", "description")]
+    if unknown:
+        raise bad_request(
+            f"Unknown form field(s): {', '.join(unknown)}. Fields: file, fileType, description."
+        )
+    part = fields.get("file")
+    if not isinstance(part, Part) or not part.filename:
+        raise bad_request("The form needs a 'file' part with a file name.")
+    kind = fields.get("fileType")
+    if kind not in SCRIPT_TYPES:
+        raise bad_request(f"Invalid value for fileType: '{kind}'. Allowed values: powershell, bash.")
+    if not part.filename.lower().endswith(SCRIPT_TYPES[kind]):
+        raise bad_request(
+            f"A {kind} script's file name must end with {SCRIPT_TYPES[kind]}: '{part.filename}'."
+        )
+    if len(part.data) > MAX_SCRIPT_BYTES:
+        raise ApiError(413, "RequestEntityTooLarge", "A custom script is at most 1 MB.")
+    try:
+        text = part.data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise bad_request("Custom scripts must be UTF-8 text.") from None
+    description = fields.get("description")
+    return part.filename, kind, text, description if isinstance(description, str) else None
+
+
+def _script(world: Any, script_id: str) -> dict[str, Any]:
+    for record in world.custom_scripts:
+        if record["id"] == script_id:
+            return record
+    raise ApiError(404, "NotFound", f"Custom script {script_id} does not exist.")
+
+
+def add_script(world: Any, call: Call) -> Answer:
+    name, kind, text, description = _script_form(call)
+    live = world.live
+    with live.lock:
+        if any(r["fileName"] == name for r in world.custom_scripts):
+            raise ApiError(409, "Conflict", f"A custom script named '{name}' already exists.")
+        script_id = _uuid(int(live.digest("script", live.next("script"))[:32], 16))
+        record: dict[str, Any] = {"id": script_id, "fileName": name, "fileType": kind}
+        record["description"] = description if description is not None else ""
+        world.custom_scripts.append(record)
+        live.script_text[script_id] = text
+    return Answer(201, None, (("Location", f"{call.base_url}{SCRIPTS_PATH}/{script_id}"),))
+
+
+def download_script(world: Any, call: Call) -> Answer:
+    with world.live.lock:
+        record = _script(world, call.args[0])
+        text = script_text(world, record)
+    return Answer(200, text.encode("utf-8"), content_type="text/plain; charset=utf-8")
+
+
+def update_script(world: Any, call: Call) -> Answer:
+    name, kind, text, description = _script_form(call)
+    with world.live.lock:
+        record = _script(world, call.args[0])
+        if any(r["fileName"] == name and r is not record for r in world.custom_scripts):
+            raise ApiError(409, "Conflict", f"A custom script named '{name}' already exists.")
+        record.update(fileName=name, fileType=kind)
+        if description is not None:
+            record["description"] = description
+        world.live.script_text[record["id"]] = text
+    return Answer(204)
+
+
+def delete_script(world: Any, call: Call) -> Answer:
+    with world.live.lock:
+        record = _script(world, call.args[0])
+        world.custom_scripts.remove(record)
+        world.live.script_text.pop(record["id"], None)
+    return Answer(204)

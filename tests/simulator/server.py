@@ -4,9 +4,10 @@ under ``/v1/siem/``, the Workvivo SIEM API (:mod:`tests.simulator.workvivo`).
 Every request goes through the same gate, in the order a real gateway would apply it: path, method,
 bearer key, the key's role (403 on paths made :meth:`Simulator.forbid`), scripted faults, the 60-second
 rate limit (counted per API path, as Vision One counts per API), random faults, then the endpoint
-itself (routes in :mod:`tests.simulator.world`); then
-``latency_ms`` (plus a stall for ``timeout`` faults) before the answer. Requests are recorded (key
-redacted) so tests can assert what a client sent; ``/_simulator/stats`` is the only unauthenticated path.
+itself (list routes in :mod:`tests.simulator.world`, write and by-id routes by method + path template in
+:mod:`tests.simulator.routes`); then ``latency_ms`` (plus a stall for ``timeout`` faults) before the
+answer. Requests are recorded with their body (key redacted; see :attr:`Simulator.requests`) so tests
+can assert what a client sent; ``/_simulator/stats`` is the only unauthenticated path.
 
 Workvivo paths pass the same gate with Workvivo's credentials (bearer token, then the ``Workvivo-Id``
 header) and Laravel's ``{"message": ...}`` error bodies; their rate limit counts per route (every
@@ -31,8 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.simulator import workvivo
-from tests.simulator.common import ApiError, Call, TokenCodec, header_text, to_datetime
+from tests.simulator import bodies, routes, workvivo
+from tests.simulator.common import Answer, ApiError, Call, TokenCodec, header_text, to_datetime
 from tests.simulator.data import parse_time
 from tests.simulator.faults import Fault, FaultPlan
 from tests.simulator.paging import Pager
@@ -52,7 +53,10 @@ _ERROR_CODES = {
     404: "NotFound",
     405: "MethodNotAllowed",
     408: "RequestTimeout",
+    409: "Conflict",
+    412: "PreconditionFailed",
     413: "RequestEntityTooLarge",
+    428: "PreconditionRequired",
     429: "TooManyRequests",
     500: "InternalServerError",
 }
@@ -62,12 +66,21 @@ _CONNECTION_ERRORS = (ConnectionError, TimeoutError)
 
 @dataclass
 class SimulatorConfig:
-    """Knobs that tests may change while the server runs (``rate_limit_per_minute`` is per API path)."""
+    """Knobs that tests may change while the server runs (``rate_limit_per_minute`` is per API path).
+
+    ``task_polls_to_finish``: GETs of a new response task before its final status (queued, then running;
+    0 = final at once); ``task_final_status``: that status (succeeded, failed, rejected, canceled,
+    pendingApproval); ``sandbox_polls_to_finish``: GETs a sandbox submission stays running. Each is read
+    when the task or submission is created.
+    """
 
     latency_ms: float = 0
     rate_limit_per_minute: int = 0
     fault_rate: float = 0.0
     fault_stall_seconds: float = 5.0
+    task_polls_to_finish: int = 2
+    task_final_status: str = "succeeded"
+    sandbox_polls_to_finish: int = 2
 
 
 class Headers(dict[str, str]):
@@ -101,6 +114,16 @@ class Reply:
 def json_reply(status: int, body: Any, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Reply(status, data, JSON_TYPE, headers)
+
+
+def answer_reply(answer: Answer) -> Reply:
+    """A write endpoint's :class:`Answer` on the wire (no body: empty, as for 201/204)."""
+    if answer.body is None:
+        return Reply(answer.status, b"", answer.content_type or JSON_TYPE, answer.headers)
+    if isinstance(answer.body, bytes | str) and answer.content_type:
+        data = answer.body.encode("utf-8") if isinstance(answer.body, str) else answer.body
+        return Reply(answer.status, data, answer.content_type, answer.headers)
+    return json_reply(answer.status, answer.body, answer.headers)
 
 
 def error_reply(
@@ -170,8 +193,10 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         params = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         declared = self.headers.get("Content-Length", "0")
+        raw = b""
         if declared.isdigit() and int(declared):
-            self.rfile.read(int(declared))  # keep the connection usable whatever we answer
+            raw = self.rfile.read(int(declared))  # keep the connection usable whatever we answer
+        body = bodies.parse(self.headers.get("Content-Type"), raw)
         if split.path == STATS_PATH and self.command == "GET":
             self._send(json_reply(200, sim.stats()))
             return
@@ -180,7 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in self.headers.items()
         )
         try:
-            fault, reply = sim.answer(self.command, split.path, params, self.headers)
+            fault, reply = sim.answer(self.command, split.path, params, self.headers, body)
         except Exception:  # a simulator bug: say so loudly, but still answer like a server would
             sys.stderr.write(
                 f"simulator: error answering {self.command} {self.path}:\n{traceback.format_exc()}"
@@ -191,6 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
             "path": split.path,
             "query": params,
             "headers": headers,
+            "body": bodies.summary(body),
             "status": 0 if fault == "reset" else reply.status,
             "fault": fault,
             "time": arrived,
@@ -423,10 +449,15 @@ class Simulator:
         return self.world.last_logons()
 
     def forbid(self, *paths: str) -> None:
-        """Answer 403 AccessDenied on these API paths (as for a key whose role lacks the permission)."""
-        unknown = [p for p in paths if p not in API_PATHS]
+        """Answer 403 AccessDenied on these API paths (as for a key whose role lacks the permission).
+
+        A path is a list path (``PATHS``, every method on it) or a route template of
+        :mod:`tests.simulator.routes` such as ``/v3.0/response/tasks/{id}``.
+        """
+        known = (*API_PATHS, *routes.TEMPLATES)
+        unknown = [p for p in paths if p not in known]
         if unknown:
-            raise ValueError(f"not API paths: {', '.join(unknown)}; paths: {', '.join(API_PATHS)}")
+            raise ValueError(f"not API paths: {', '.join(unknown)}; paths: {', '.join(known)}")
         with self._lock:
             self._forbidden.update(paths)
 
@@ -458,8 +489,11 @@ class Simulator:
         """A snapshot of the requests received so far, oldest first (``/_simulator/stats`` excluded).
 
         Each is ``{method, path, query (first value per name), headers (case-insensitive lookup,
-        Authorization "REDACTED"), status (0 for a reset), fault (None, a status, "timeout", "reset"),
-        time (epoch seconds of arrival)}``; a ``timeout`` fault records the status answered after the stall.
+        Authorization "REDACTED"), body, status (0 for a reset), fault (None, a status, "timeout",
+        "reset"), time (epoch seconds of arrival)}``; a ``timeout`` fault records the status answered after
+        the stall. ``body`` is None when empty, the parsed value for JSON, for multipart a dict of field ->
+        text (password fields "REDACTED") or, for a file part, ``{filename, contentType, bytes}``, else
+        the text (``{"invalid": True}`` for unparseable JSON / multipart).
         """
         with self._lock:
             return list(self._requests)
@@ -484,24 +518,32 @@ class Simulator:
         return scheme.lower() == "bearer" and hmac.compare_digest(key.strip().encode(), self._api_key)
 
     def answer(
-        self, method: str, path: str, params: dict[str, str], headers: Any
+        self, method: str, path: str, params: dict[str, str], headers: Any, body: Any = None
     ) -> tuple[Fault | None, Reply]:
-        """Decide the answer to one request: ``(fault or None, reply)``; no I/O, no sleeping."""
+        """Decide the answer to one request: ``(fault or None, reply)``; no I/O, no sleeping.
+
+        ``body`` is the request body as :func:`tests.simulator.bodies.parse` gives it.
+        """
         if path.startswith(workvivo.PREFIX):
             return self._answer_workvivo(method, path, params, headers)
-        if path not in API_PATHS:
+        route, args, methods = routes.match(method, path)
+        if path in API_PATHS:
+            methods = ["GET", *methods]
+        if not methods:
             return None, error_reply(404, f"Resource not found: {path}")
-        if method != "GET":
+        if route is None and not (method == "GET" and path in API_PATHS):
+            allow = ", ".join(dict.fromkeys(methods))
             return None, error_reply(
-                405, f"Method {method} is not allowed on {path}.", headers=(("Allow", "GET"),)
+                405, f"Method {method} is not allowed on {path}.", headers=(("Allow", allow),)
             )
         if not self._authorized(headers.get("Authorization")):
             return None, error_reply(401, "Invalid or expired API key.")
+        api = route.template if route is not None else path  # what rate limits and forbid count
         with self._lock:
-            forbidden = path in self._forbidden
-            limiter = self._limiters.setdefault(path, SlidingWindow(60.0))
+            forbidden = api in self._forbidden
+            limiter = self._limiters.setdefault(api, SlidingWindow(60.0))
         if forbidden:
-            return None, error_reply(403, f"The API key's role lacks the permission for {path}.")
+            return None, error_reply(403, f"The API key's role lacks the permission for {api}.")
         fault = self._faults.scripted(params.get("startDateTime"), params.get("ingestedStartDateTime"))
         if fault is None:
             wait = limiter.acquire(self.config.rate_limit_per_minute)
@@ -511,6 +553,19 @@ class Simulator:
         if isinstance(fault, int):
             return fault, error_reply(fault)
         try:
+            if route is not None:
+                call = Call(
+                    path,
+                    params,
+                    headers,
+                    self.now,
+                    Pager(self._codec, self.base_url),
+                    method,
+                    body,
+                    args,
+                    self.config,
+                )
+                return fault, answer_reply(route.handler(self.world, call))
             if path == HEALTH_PATH:
                 return fault, json_reply(200, {"status": "available"})
             handler = self.world.route(path)

@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.simulator import odata
 from tests.simulator.common import (
+    Answer,
     Call,
     bad_request,
     check_known,
@@ -25,6 +26,7 @@ from tests.simulator.common import (
 )
 from tests.simulator.data import _hashes
 from tests.simulator.iam import order_by, sort_records
+from tests.simulator.live import ItemError, check_keys, item_error, item_ok, json_array, text_field
 from tests.simulator.paging import listing, page
 
 SUSPICIOUS_PATH = "/v3.0/threatintel/suspiciousObjects"
@@ -154,3 +156,146 @@ def list_suspicious(world: Any, call: Call) -> dict[str, Any]:
 
 def list_exceptions(world: Any, call: Call) -> dict[str, Any]:
     return _list(call, world.exception_objects, EXCEPTION_FILTER, EXCEPTION_ORDER)
+
+
+# -- writes ----------------------------------------------------------------------------------------------
+# POST .../suspiciousObjects and .../suspiciousObjectExceptions take ``[{"<type>": value, ...}]`` and
+# answer 207 with ``{"status": 201}`` per added item; the ``/delete`` paths answer ``{"status": 204}`` per
+# removed item and 404 for an item not on the list. Lists change in place (newest lastModifiedDateTime
+# from the simulator's write clock), and ``inExceptionList`` follows the exception list.
+
+RISK_LEVELS = ("high", "medium", "low")
+SCAN_ACTIONS = ("block", "log")
+
+
+def _find(rows: list[dict[str, Any]], kind: str, value: str) -> int | None:
+    for i, row in enumerate(rows):
+        if row["type"] == kind and row.get(kind) == value:
+            return i
+    return None
+
+
+def _sync_exception_flags(world: Any) -> None:
+    excepted = {(r["type"], r[r["type"]]) for r in world.exception_objects}
+    for row in world.suspicious_objects:
+        row["inExceptionList"] = (row["type"], row[row["type"]]) in excepted
+
+
+def upsert_suspicious(
+    world: Any,
+    kind: str,
+    value: str,
+    description: str | None,
+    risk: str | None,
+    scan: str | None,
+    days: int | None,
+) -> None:
+    with world.live.lock:
+        modified = world.live.tick()
+        rows = world.suspicious_objects
+        at = _find(rows, kind, value)
+        old = rows.pop(at) if at is not None else {}
+        row = {
+            "type": kind,
+            kind: value,
+            "description": description if description is not None else old.get("description", ""),
+            "scanAction": scan or old.get("scanAction", "block"),
+            "riskLevel": risk or old.get("riskLevel", "medium"),
+            "inExceptionList": False,
+            "expiredDateTime": iso(modified + timedelta(days=days or 30)),
+            "lastModifiedDateTime": iso(modified),
+        }
+        rows.append(row)
+        _sync_exception_flags(world)
+
+
+def remove(world: Any, which: str, kind: str, value: str) -> bool:
+    with world.live.lock:
+        rows = world.suspicious_objects if which == "suspicious" else world.exception_objects
+        at = _find(rows, kind, value)
+        if at is None:
+            return False
+        rows.pop(at)
+        _sync_exception_flags(world)
+        return True
+
+
+def object_of(item: dict[str, Any], extra: tuple[str, ...] = ()) -> tuple[str, str]:
+    """The one ``"<type>": value`` pair of a threat-intel / block-list item."""
+    check_keys(item, (*TYPES, "description", *extra))
+    kinds = [k for k in TYPES if k in item]
+    if len(kinds) != 1:
+        raise ItemError(400, f"Each item needs exactly one object field, one of: {', '.join(TYPES)}.")
+    value = text_field(item, kinds[0], required=True)
+    assert value is not None
+    return kinds[0], value
+
+
+def _batch(call: Call, make: Any) -> Answer:
+    out = []
+    for item in json_array(call):
+        try:
+            if not isinstance(item, dict):
+                raise ItemError(400, "Each item must be a JSON object.")
+            out.append(make(item))
+        except ItemError as exc:
+            out.append(item_error(exc.status, exc.message))
+    return Answer(207, out)
+
+
+def add_suspicious(world: Any, call: Call) -> Answer:
+    def make(item: dict[str, Any]) -> dict[str, Any]:
+        kind, value = object_of(item, ("riskLevel", "scanAction", "daysToExpiration"))
+        risk = text_field(item, "riskLevel")
+        if risk is not None and risk not in RISK_LEVELS:
+            raise ItemError(400, f"Invalid value for riskLevel: '{risk}'. Allowed: {', '.join(RISK_LEVELS)}.")
+        scan = text_field(item, "scanAction")
+        if scan is not None and scan not in SCAN_ACTIONS:
+            raise ItemError(400, f"Invalid value for scanAction: '{scan}'. Allowed: block, log.")
+        days = item.get("daysToExpiration")
+        if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 0 < days <= 3650):
+            raise ItemError(400, "Invalid value for daysToExpiration: an integer from 1 to 3650.")
+        upsert_suspicious(world, kind, value, text_field(item, "description"), risk, scan, days)
+        return item_ok(201)
+
+    return _batch(call, make)
+
+
+def add_exception(world: Any, call: Call) -> Answer:
+    def make(item: dict[str, Any]) -> dict[str, Any]:
+        kind, value = object_of(item)
+        description = text_field(item, "description")
+        with world.live.lock:
+            modified = world.live.tick()
+            rows = world.exception_objects
+            at = _find(rows, kind, value)
+            old = rows.pop(at) if at is not None else {}
+            rows.append(
+                {
+                    "type": kind,
+                    kind: value,
+                    "description": description if description is not None else old.get("description", ""),
+                    "lastModifiedDateTime": iso(modified),
+                }
+            )
+            _sync_exception_flags(world)
+        return item_ok(201)
+
+    return _batch(call, make)
+
+
+def _delete(which: str) -> Any:
+    def handler(world: Any, call: Call) -> Answer:
+        def make(item: dict[str, Any]) -> dict[str, Any]:
+            kind, value = object_of(item)
+            if not remove(world, which, kind, value):
+                raise ItemError(404, f"{kind} '{value}' is not on the list.")
+            return item_ok(204)
+
+        return _batch(call, make)
+
+    return handler
+
+
+delete_suspicious = _delete("suspicious")
+delete_exception = _delete("exception")

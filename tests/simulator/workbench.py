@@ -8,24 +8,29 @@ server pages at a fixed 50 and rejects ``top``, as the API documents no such par
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from tests.simulator import odata
 from tests.simulator.common import (
+    Answer,
+    ApiError,
     Call,
     bad_request,
     check_choice,
     check_known,
     check_range,
+    check_top,
     in_window,
     iso,
     link_params,
     time_param,
 )
-from tests.simulator.daily import day_start
+from tests.simulator.daily import _QueryCache, day_start
 from tests.simulator.data import PROCESSES, _uuid, pools
 from tests.simulator.iam import order_by, sort_records
+from tests.simulator.live import check_if_match, etag, json_array, json_object
 from tests.simulator.paging import listing, page
 
 PATH = "/v3.0/workbench/alerts"
@@ -261,3 +266,202 @@ def list_alerts(world: Any, call: Call) -> dict[str, Any]:
         call.pager, call.path, rows, PAGE_SIZE, params, link_params(params), text, "TMV1-Filter"
     )
     return listing(list(chunk), link, totalCount=len(rows), count=len(chunk))
+
+
+# -- one alert, its status, its notes ---------------------------------------------------------------------
+# GET /workbench/alerts/{id} -> the alert + ETag; PATCH (If-Match, quoted or not) -> 204 and a new ETag,
+# 412 on a stale ETag, 428 without If-Match. Notes: POST .../notes ``{"content"}`` -> 201 + Location;
+# GET .../notes (list), GET .../notes/{noteId} (+ ETag), PATCH .../notes/{noteId} (If-Match) -> 204,
+# POST .../notes/delete ``[{"id"}]`` -> 204. Edits keep ``updatedDateTime`` (so a tap's windows are
+# unchanged) but they do show in the alert list.
+
+STATUSES = ("Open", "In Progress", "Closed")
+RESULTS = (
+    "No Findings",
+    "Noteworthy",
+    "True Positive",
+    "False Positive",
+    "Benign True Positive",
+    "Other Findings",
+)
+INVESTIGATION_STATUSES = (
+    "New",
+    "In Progress",
+    "True Positive",
+    "False Positive",
+    "Benign True Positive",
+    "Closed",
+)
+_ID = re.compile(r"WB-\d+-(\d{8})-\d{5}")
+NOTE_AUTHOR = ("SOAR service", "svc.soar@corp.example")
+
+
+def apply_edits(records: list[dict[str, Any]], edits: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    for record in records:
+        if record["id"] in edits:
+            record.update(edits[record["id"]])
+    return records
+
+
+def find_alert(world: Any, alert_id: str) -> dict[str, Any]:
+    match = _ID.fullmatch(alert_id)
+    if match:
+        try:
+            day = datetime.strptime(match.group(1), "%Y%m%d").date()
+        except ValueError:
+            day = None
+        store = world.alerts
+        if day is not None and store.start_day <= day < store.start_day + timedelta(days=store.days):
+            for record in store.day(day):
+                if record["id"] == alert_id:
+                    return record
+    raise ApiError(404, "NotFound", f"Workbench alert {alert_id} does not exist.")
+
+
+def alert_etag(world: Any, alert_id: str) -> str:
+    return etag("alert", alert_id, world.live.alert_versions[alert_id])
+
+
+def get_alert(world: Any, call: Call) -> Answer:
+    with world.live.lock:
+        record = find_alert(world, call.args[0])
+        return Answer(200, dict(record), (("ETag", alert_etag(world, record["id"])),))
+
+
+def update_alert(world: Any, call: Call) -> Answer:
+    body = json_object(call)
+    choices = {
+        "status": STATUSES,
+        "investigationResult": RESULTS,
+        "investigationStatus": INVESTIGATION_STATUSES,
+    }
+    unknown = [k for k in body if k not in choices]
+    if unknown:
+        raise bad_request(f"Unknown field(s): {', '.join(unknown)}. Fields: {', '.join(choices)}.")
+    if not body:
+        raise bad_request("Nothing to update: give status, investigationResult or investigationStatus.")
+    for name, value in body.items():
+        if value not in choices[name]:
+            raise bad_request(
+                f"Invalid value for {name}: '{value}'. Allowed values: {', '.join(choices[name])}."
+            )
+    live = world.live
+    with live.lock:
+        record = find_alert(world, call.args[0])
+        check_if_match(call, alert_etag(world, record["id"]))
+        live.alert_edits.setdefault(record["id"], {}).update(body)
+        record.update(body)
+        live.alert_versions[record["id"]] += 1
+        world.alerts.queries = _QueryCache()
+    return Answer(204)
+
+
+def _note(world: Any, alert_id: str, note_id: str) -> dict[str, Any]:
+    for note in world.live.notes.get(alert_id, []):
+        if str(note["id"]) == note_id:
+            return note
+    raise ApiError(404, "NotFound", f"Note {note_id} of alert {alert_id} does not exist.")
+
+
+def _note_content(call: Call) -> str:
+    body = json_object(call)
+    unknown = [k for k in body if k != "content"]
+    if unknown:
+        raise bad_request(f"Unknown field(s): {', '.join(unknown)}. Fields: content.")
+    content = body.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise bad_request("Missing required field: content (a non-empty string).")
+    if len(content) > 65_536:
+        raise bad_request("Invalid value for content: longer than 65536 characters.")
+    return content
+
+
+def add_note(world: Any, call: Call) -> Answer:
+    content = _note_content(call)
+    live = world.live
+    with live.lock:
+        record = find_alert(world, call.args[0])
+        note_id = live.next("note")
+        note = {
+            "id": note_id,
+            "content": content,
+            "creatorName": NOTE_AUTHOR[0],
+            "creatorMailAddress": NOTE_AUTHOR[1],
+            "createdDateTime": iso(live.tick()),
+            "lastUpdatedBy": None,
+            "lastUpdatedDateTime": None,
+        }
+        live.notes.setdefault(record["id"], []).append(note)
+    location = f"{call.base_url}{PATH}/{record['id']}/notes/{note_id}"
+    return Answer(201, None, (("Location", location),))
+
+
+def list_notes(world: Any, call: Call) -> Answer:
+    params = call.params
+    check_known(params, ("startDateTime", "endDateTime", "orderBy", "top"))
+    top = check_top(params, (50, 100, 200), 50)
+    start = time_param(params, "startDateTime", None)
+    end = time_param(params, "endDateTime", None)
+    check_range(start, end, "startDateTime", "endDateTime")
+    order = order_by(
+        params.get("orderBy", "createdDateTime desc"), ("createdDateTime", "lastUpdatedDateTime", "id")
+    )
+    text = call.header("TMV1-Filter")
+    try:
+        parsed = odata.parse(text, odata.fields("id", "creatorName", "lastUpdatedBy"), "endpoint")
+    except odata.FilterError as exc:
+        raise bad_request(f"Invalid TMV1-Filter: {exc}.") from None
+    with world.live.lock:
+        record = find_alert(world, call.args[0])
+        notes = [dict(n) for n in world.live.notes.get(record["id"], [])]
+    rows = [
+        n
+        for n in notes
+        if ((start is None and end is None) or in_window(n["createdDateTime"], start, end))
+        and parsed.matches(n)
+    ]
+    sort_records(rows, order)
+    chunk, link = page(call.pager, call.path, rows, top, params, link_params(params), text, "TMV1-Filter")
+    return Answer(200, listing(list(chunk), link))
+
+
+def note_etag(alert_id: str, note: dict[str, Any], world: Any) -> str:
+    return etag("note", alert_id, note["id"], world.live.note_versions[f"{alert_id}/{note['id']}"])
+
+
+def get_note(world: Any, call: Call) -> Answer:
+    with world.live.lock:
+        record = find_alert(world, call.args[0])
+        note = _note(world, record["id"], call.args[1])
+        return Answer(200, dict(note), (("ETag", note_etag(record["id"], note, world)),))
+
+
+def update_note(world: Any, call: Call) -> Answer:
+    content = _note_content(call)
+    live = world.live
+    with live.lock:
+        record = find_alert(world, call.args[0])
+        note = _note(world, record["id"], call.args[1])
+        check_if_match(call, note_etag(record["id"], note, world))
+        note.update(content=content, lastUpdatedBy=NOTE_AUTHOR[0], lastUpdatedDateTime=iso(live.tick()))
+        live.note_versions[f"{record['id']}/{note['id']}"] += 1
+    return Answer(204)
+
+
+def delete_notes(world: Any, call: Call) -> Answer:
+    items = json_array(call)
+    with world.live.lock:
+        record = find_alert(world, call.args[0])
+        notes = world.live.notes.get(record["id"], [])
+        ids = []
+        for item in items:
+            if not isinstance(item, dict) or set(item) != {"id"}:
+                raise bad_request('Each item must be {"id": <note id>}.')
+            ids.append(str(item["id"]))
+        missing = [i for i in ids if not any(str(n["id"]) == i for n in notes)]
+        if missing:
+            raise ApiError(
+                404, "NotFound", f"Note(s) {', '.join(missing)} of alert {record['id']} do not exist."
+            )
+        notes[:] = [n for n in notes if str(n["id"]) not in ids]
+    return Answer(204)

@@ -18,6 +18,7 @@ from tests.simulator.common import Call, in_window, to_datetime
 from tests.simulator.daily import DayRecords, RowStore, _QueryCache
 from tests.simulator.data import Dataset
 from tests.simulator.detections import PATH as DETECTIONS_PATH
+from tests.simulator.live import Live
 from tests.simulator.query import DETECTIONS, Language
 from tests.simulator.search import search
 
@@ -71,6 +72,7 @@ class World:
         )
         self._lock = threading.Lock()
         self.audit_queries = _QueryCache()
+        self.live = Live(seed, self.now)  # what write endpoints change (per simulator)
 
     # -- families ---------------------------------------------------------------------------------
 
@@ -87,24 +89,35 @@ class World:
         return iam.accounts(self.seed, self.now)
 
     @cached_property
-    def api_keys(self) -> tuple[dict[str, Any], ...]:
-        return iam.api_keys(self.seed, self.now)
+    def api_keys(self) -> list[dict[str, Any]]:
+        """The tenant's keys (a per-simulator copy: create / update / delete change it)."""
+        return [dict(r) for r in iam.api_keys(self.seed, self.now)]
 
     @cached_property
     def endpoints(self) -> tuple[dict[str, Any], ...]:
         return endpoints.inventory(self.seed, self.now)
 
     @cached_property
-    def custom_scripts(self) -> tuple[dict[str, Any], ...]:
-        return response.custom_scripts(self.seed)
+    def endpoint_index(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Inventory records by lower-cased agentGuid and by lower-cased endpointName."""
+        by_guid = {r["agentGuid"].lower(): r for r in self.endpoints}
+        by_name: dict[str, dict[str, Any]] = {}
+        for r in self.endpoints:
+            by_name.setdefault(r["endpointName"].lower(), r)
+        return by_guid, by_name
+
+    # lists that write endpoints change: per-simulator copies of the seeded records
+    @cached_property
+    def custom_scripts(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in response.custom_scripts(self.seed)]
 
     @cached_property
-    def suspicious_objects(self) -> tuple[dict[str, Any], ...]:
-        return threatintel.lists(self.seed, self.now)[0]
+    def suspicious_objects(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in threatintel.lists(self.seed, self.now)[0]]
 
     @cached_property
-    def exception_objects(self) -> tuple[dict[str, Any], ...]:
-        return threatintel.lists(self.seed, self.now)[1]
+    def exception_objects(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in threatintel.lists(self.seed, self.now)[1]]
 
     @cached_property
     def alerts(self) -> DayRecords:
@@ -114,7 +127,9 @@ class World:
             self.seed,
             self.start_day,
             self.days,
-            lambda seed, day: workbench.make_day(seed, day, per_day, now, owners),
+            lambda seed, day: workbench.apply_edits(
+                workbench.make_day(seed, day, per_day, now, owners), self.live.alert_edits
+            ),
             workbench.MAX_LAG,
         )
 
@@ -145,7 +160,7 @@ class World:
 
     @cached_property
     def audit(self) -> list[dict[str, Any]]:
-        return audit.generate(self.seed, self.now, self.accounts, self.api_keys)
+        return audit.generate(self.seed, self.now, self.accounts, iam.api_keys(self.seed, self.now))
 
     # -- answering --------------------------------------------------------------------------------
 
@@ -197,7 +212,8 @@ class World:
             return sorted(self.api_keys, key=lambda r: r["createdDateTime"], reverse=True)
         if stream == "endpoints":
             return list(self.endpoints)
-        return list(getattr(self, stream))
+        with self.live.lock:
+            return [dict(r) for r in getattr(self, stream)]
 
     def last_logons(self) -> dict[str, str | None]:
         return audit.last_logons(self.audit, self.accounts)
