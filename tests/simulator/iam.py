@@ -167,7 +167,9 @@ def api_keys(seed: int, now: datetime) -> tuple[dict[str, Any], ...]:
     out = []
     for i, name in enumerate(_KEY_NAMES):
         created = now - timedelta(days=rng.randrange(20, 500), seconds=rng.randrange(86_400))
-        used = None if i % 4 == 3 else created + (now - created) * rng.random()
+        # pytmv1's ApiKey model requires lastUsedDateTime as a string: a key never used since it was
+        # created is assumed to report its creation time.
+        used = created if i % 4 == 3 else created + (now - created) * rng.random()
         out.append(
             {
                 "id": _uuid(rng.getrandbits(128)),
@@ -177,7 +179,7 @@ def api_keys(seed: int, now: datetime) -> tuple[dict[str, Any], ...]:
                 "description": rng.choice(_DESCRIPTIONS),
                 "createdDateTime": iso(created),
                 "expiredDateTime": iso(created + timedelta(days=365)),
-                "lastUsedDateTime": None if used is None else iso(used),
+                "lastUsedDateTime": iso(used),
                 "lastModifiedDateTime": iso(created + (now - created) * rng.random() / 4),
             }
         )
@@ -313,7 +315,7 @@ def create_api_keys(world: Any, call: Call) -> Answer:
                     "description": item.get("description", ""),
                     "createdDateTime": iso(created),
                     "expiredDateTime": expires,
-                    "lastUsedDateTime": None,
+                    "lastUsedDateTime": iso(created),  # a string, as pytmv1's model requires
                     "lastModifiedDateTime": iso(created),
                 }
                 world.api_keys.append(record)

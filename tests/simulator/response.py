@@ -177,7 +177,11 @@ def make_day(
                 sandboxTaskId=_uuid(rng.getrandbits(128)),
             )
         task["error"] = (
-            {"code": "TaskError", "message": rng.choice(('Endpoint offline, "retry later"', "Agent timeout"))}
+            {
+                "code": "TaskError",
+                "message": rng.choice(('Endpoint offline, "retry later"', "Agent timeout")),
+                "number": 3000 + rng.randrange(100),  # pytmv1's TaskError requires it
+            }
             if status == "failed"
             else None
         )
