@@ -90,11 +90,28 @@ def describe_error(response: requests.Response, secret: str | None = None) -> st
 
 
 class NextLinkPaginator(BaseHATEOASPaginator):
-    """Follows ``nextLink`` until a page has none (Vision One's paging for every list)."""
+    """Follows ``nextLink`` until a page has none (Vision One's paging for every list).
+
+    A link already followed in this page sequence is a loop: the SDK only notices a link that
+    repeats the one just followed, so a cycle over two or more pages (``2 -> 1 -> 2 -> ...``) would
+    run forever, re-reading the same records. Any repeat stops the sequence with a ``RuntimeError``.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._followed: dict[str, int] = {}  # link -> the page number it led to
 
     def get_next_url(self, response: requests.Response) -> str | None:
         body = response_body(response)
-        return body.get("nextLink") if isinstance(body, dict) else None
+        link = body.get("nextLink") if isinstance(body, dict) else None
+        if link:
+            if link in self._followed:
+                raise RuntimeError(
+                    f"the API's nextLink loops: page {self.count} links back to page {self._followed[link]}, "
+                    "already read; stopped instead of reading the same records again"
+                )
+            self._followed[link] = self.count + 1
+        return link
 
 
 class VisionOneStream(ThrottledStream):

@@ -240,6 +240,7 @@ class TimeWindowedStream(ThrottledStream):
         )
         for number, (window, records) in enumerate(done, start=1):
             records.sort(key=self.sort_key)
+            self._emitting = window
             yield from records
             total += len(records)
             self._complete_window(context, window)
@@ -273,7 +274,9 @@ class TimeWindowedStream(ThrottledStream):
     def _fetch_window(self, window: Window) -> list[dict]:
         context = self.window_params(window)  # the window's query parameters; also the metrics context
         try:
-            return list(self.request_records(context))  # the SDK calls post_process as it emits them
+            records = list(self.request_records(context))  # the SDK calls post_process as it emits them
+            self.check_replication_key(window, records)
+            return records
         except (AuthError, SyncStopped):
             raise
         except FatalAPIError as exc:
@@ -286,6 +289,44 @@ class TimeWindowedStream(ThrottledStream):
             ) from None
         except (RuntimeError, ValueError) as exc:  # a looping nextLink; an unreadable page
             raise WindowFailedError(f"{self.name}: window {window} failed: {exc}") from None
+
+    def check_replication_key(self, window: Window, records: list[dict]) -> None:
+        """Stop at a record whose replication key has the wrong type, before any record of its window
+        is emitted: the window's order and the bookmark depend on it. (Other fields are the target's
+        to validate.)"""
+        replication_key = self.replication_key or ""
+        for record in records:
+            value = record.get(replication_key) if replication_key else None
+            if value is None:
+                continue
+            if self.key_unit == "iso":
+                wrong = not isinstance(value, str)
+                expected = "an ISO 8601 date-time string"
+            else:
+                wrong = isinstance(value, bool) or not isinstance(value, int | float)
+                expected = f"a number (epoch {'milliseconds' if self.key_unit == 'ms' else 'seconds'})"
+            if wrong:
+                keys = ", ".join(f"{key}={record.get(key)!r}" for key in self.primary_keys)
+                raise WindowFailedError(
+                    f"{self.name}: window {window} failed: record {keys}: field {replication_key}: "
+                    f"{value!r} is not {expected}; the bookmark stays at {window.start_param}."
+                )
+
+    def _process_record(self, record: dict, *args: t.Any, **kwargs: t.Any) -> None:
+        """Never emit a record without its primary key (checked after ``post_process``, which may derive
+        it): downstream de-duplication needs it. The window's STATE is not written, so the bookmark
+        stays before the window."""
+        missing = [key for key in self.primary_keys if record.get(key) in (None, "")]
+        if missing:
+            window = getattr(self, "_emitting", None)
+            where = f"window {window} failed: " if window is not None else ""
+            stays = f"; the bookmark stays at {window.start_param}" if window is not None else ""
+            replication_key = self.replication_key
+            when = f" ({replication_key}={record.get(replication_key)!r})" if replication_key else ""
+            raise WindowFailedError(
+                f"{self.name}: {where}a record{when} has no `{missing[0]}` (its primary key){stays}."
+            )
+        super()._process_record(record, *args, **kwargs)
 
     def _complete_window(self, context: Context | None, window: Window) -> None:
         """Move the bookmark to the window's end and emit STATE, now that all its records are out."""

@@ -3,6 +3,16 @@
 A fault is an HTTP status code, ``"timeout"`` (answer normally, but only after a stall long enough for
 a client's read timeout) or ``"reset"`` (close the connection without answering). Random faults come
 from a seeded RNG so that a run with the same requests in the same order fails the same way.
+
+Content faults answer 200 but spoil the answer (list endpoints; see :data:`CONTENT_FAULTS`):
+
+- ``"truncated"``: the JSON body cut in half, with a matching ``Content-Length`` (a broken gateway);
+- ``"cut"``: the full ``Content-Length`` is announced, half the body sent, then the connection closed;
+- ``"loop"``: a page after the first links (``nextLink``) back to the first page of its sequence
+  instead of the next one, so with :meth:`FaultPlan.fail_windows` the pages cycle forever (first ->
+  second -> first -> ...). A first page is answered normally;
+- ``"no-key"``: one record of the page (the middle one) lacks its primary key (``uuid``, else ``id``);
+- ``"bad-record"``: one record of the page has ``eventTime`` as an ISO string instead of epoch ms.
 """
 
 from __future__ import annotations
@@ -13,15 +23,17 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Literal
 
-Fault = int | Literal["timeout", "reset"]
+Fault = int | Literal["timeout", "reset", "truncated", "cut", "loop", "no-key", "bad-record"]
 RANDOM_FAULTS: tuple[Fault, ...] = (500, 503, "timeout")
+CONTENT_FAULTS = ("truncated", "cut", "loop", "no-key", "bad-record")
 
 
 def check_fault(status: Fault) -> Fault:
     """Reject faults the server could not play (a typo in a test should fail loudly)."""
-    if status in ("timeout", "reset") or (isinstance(status, int) and 400 <= status <= 599):
+    if status in ("timeout", "reset", *CONTENT_FAULTS) or (isinstance(status, int) and 400 <= status <= 599):
         return status
-    raise ValueError(f"a fault is an HTTP status 400..599, 'timeout' or 'reset', not {status!r}")
+    names = ", ".join(repr(name) for name in ("timeout", "reset", *CONTENT_FAULTS))
+    raise ValueError(f"a fault is an HTTP status 400..599 or one of {names}, not {status!r}")
 
 
 class FaultPlan:

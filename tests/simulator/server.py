@@ -27,13 +27,13 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from tests.simulator import bodies, routes, workvivo
-from tests.simulator.common import Answer, ApiError, Call, TokenCodec, header_text, to_datetime
+from tests.simulator.common import Answer, ApiError, Call, PageToken, TokenCodec, header_text, to_datetime
 from tests.simulator.data import parse_time
 from tests.simulator.faults import Fault, FaultPlan
 from tests.simulator.paging import Pager
@@ -229,9 +229,13 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "reset":
             self._reset()
             return
+        if fault == "cut":
+            self._send(reply, cut=True)
+            return
         self._send(reply)
 
-    def _send(self, reply: Reply) -> None:
+    def _send(self, reply: Reply, *, cut: bool = False) -> None:
+        """Send ``reply``; ``cut``: announce its full length, send half of the body, close the connection."""
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
@@ -240,7 +244,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             if self.command != "HEAD":
-                self.wfile.write(reply.body)
+                self.wfile.write(reply.body[: len(reply.body) // 2] if cut else reply.body)
+            if cut:
+                self.wfile.flush()
+                self.close_connection = True
         except _CONNECTION_ERRORS:
             self.close_connection = True  # the client gave up (e.g. its read timeout during a stall)
 
@@ -472,7 +479,9 @@ class Simulator:
     # -- faults and introspection -------------------------------------------------------------------
 
     def fail_next(self, n: int, status: Fault = 503) -> None:
-        """The next ``n`` authenticated requests answer ``status`` (or ``"timeout"`` / ``"reset"``)."""
+        """The next ``n`` authenticated requests answer ``status`` (or ``"timeout"`` / ``"reset"``, or play a
+        content fault of :mod:`tests.simulator.faults`: ``"truncated"``, ``"cut"``, ``"loop"``, ``"no-key"``,
+        ``"bad-record"``)."""
         self._faults.fail_next(n, status)
 
     def fail_windows(self, start_iso: str | int, status: Fault = 503) -> None:
@@ -571,9 +580,39 @@ class Simulator:
             handler = self.world.route(path)
             assert handler is not None, path
             call = Call(path, params, headers, self.now, Pager(self._codec, self.base_url))
-            return fault, json_reply(200, handler(self.world, call))
+            listed = handler(self.world, call)
+            if fault in ("loop", "no-key", "bad-record") and isinstance(listed, dict):
+                listed = self._spoil(fault, path, params, listed)
+            reply = json_reply(200, listed)
+            if fault == "truncated":
+                reply.body = reply.body[: len(reply.body) // 2]
+            return fault, reply
         except ApiError as exc:
             return fault, json_reply(exc.status, exc.body())
+
+    def _spoil(self, fault: Fault, path: str, params: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+        """A list answer with a content fault played (see :mod:`tests.simulator.faults`); a shallow copy."""
+        body = dict(body)
+        items = list(body.get("items") or [])
+        if fault == "loop":
+            token = params.get("skipToken")
+            if token:  # not the first page: link back to the first page of the same sequence
+                first = PageToken(0, self._codec.decode(token).binding)
+                link = {**params, "skipToken": self._codec.encode(first)}
+                query_string = "&".join(f"{k}={quote(v, safe=':,')}" for k, v in link.items())
+                body["nextLink"] = f"{self.base_url}{path}?{query_string}"
+            return body
+        if not items:
+            return body
+        middle = len(items) // 2
+        record = dict(items[middle])  # records are shared with the dataset: never change them in place
+        if fault == "no-key":
+            record.pop("uuid" if "uuid" in record else "id", None)
+        elif "eventTime" in record:
+            record["eventTime"] = _iso_ms(record["eventTime"])
+        items[middle] = record
+        body["items"] = items
+        return body
 
     def _answer_workvivo(
         self, method: str, path: str, params: dict[str, str], headers: Any
@@ -612,6 +651,13 @@ class Simulator:
         except workvivo.WorkvivoError as exc:
             return fault, workvivo_reply(exc.status, exc.body())
         return fault, workvivo_reply(200, body)
+
+
+def _iso_ms(value: Any) -> Any:
+    """Epoch milliseconds as the ISO 8601 text a wrong-typed record carries (other values unchanged)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return value
 
 
 def _epoch_seconds(value: str | date | datetime | int | None) -> int | None:
