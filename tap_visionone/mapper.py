@@ -30,7 +30,7 @@ from singer_sdk import InlineMapper
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
 
-from tap_visionone.errors import SettingsError, TapError
+from tap_visionone.errors import SettingsError, TapError, check_input_files
 from tap_visionone.windows import format_api_time, parse_datetime
 
 ACCOUNTS_STREAM = "iam_accounts"
@@ -456,6 +456,7 @@ class VisionOneActionsMapper(InlineMapper):
 def main() -> None:
     """Console script: expected failures print one line and exit 1, without a traceback."""
     try:
+        check_input_files(sys.argv[1:])
         VisionOneActionsMapper.cli()
     except TapError as exc:
         click.echo(f"mapper-visionone-actions: error: {exc}", err=True)

@@ -17,7 +17,7 @@ from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from tap_visionone.client import REGIONS
-from tap_visionone.errors import SettingsError, TapError
+from tap_visionone.errors import SettingsError, TapError, check_catalog_streams, check_input_files
 from tap_visionone.ratelimit import RateLimiter
 from tap_visionone.streams import STREAM_NAMES, STREAMS
 from tap_visionone.streams.search import SEARCH_PAGE_SIZES
@@ -375,6 +375,7 @@ class TapVisionOne(Tap):
         return [stream_class(tap=self) for stream_class in STREAMS]
 
     def sync_all(self) -> None:
+        check_catalog_streams(self.input_catalog, STREAM_NAMES, self.name)
         super().sync_all()
         if self.forbidden_streams:
             self.logger.warning(
@@ -387,6 +388,7 @@ class TapVisionOne(Tap):
 def main() -> None:
     """Console script: expected failures print one line and exit 1, without a traceback."""
     try:
+        check_input_files(sys.argv[1:])
         TapVisionOne.cli()
     except TapError as exc:
         click.echo(f"tap-visionone: error: {exc}", err=True)

@@ -17,7 +17,7 @@ import click
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_visionone.errors import SettingsError, TapError
+from tap_visionone.errors import SettingsError, TapError, check_catalog_streams, check_input_files
 from tap_visionone.ratelimit import RateLimiter
 from tap_visionone.windows import format_api_time, parse_datetime, parse_duration
 from tap_workvivo.streams import STREAMS
@@ -232,10 +232,15 @@ class TapWorkvivo(Tap):
     def discover_streams(self) -> list:
         return [stream_class(tap=self) for stream_class in STREAMS]
 
+    def sync_all(self) -> None:
+        check_catalog_streams(self.input_catalog, [stream.name for stream in STREAMS], self.name)
+        super().sync_all()
+
 
 def main() -> None:
     """Console script: expected failures print one line and exit 1, without a traceback."""
     try:
+        check_input_files(sys.argv[1:])
         TapWorkvivo.cli()
     except TapError as exc:
         click.echo(f"tap-workvivo: error: {exc}", err=True)

@@ -27,6 +27,7 @@ from singer_sdk.io_base import SingerReader
 from singer_sdk.mapper import PluginMapper
 from singer_sdk.target_base import Target
 
+from tap_visionone.errors import InputFileError, check_input_files
 from target_csv_flat.errors import SettingsError, TargetCsvFlatError
 from target_csv_flat.flatten import LIST_FORMATS
 from target_csv_flat.local_time import load_zone
@@ -248,8 +249,9 @@ class TargetCsvFlat(Target):
 def main() -> None:
     """Console script: expected failures print one line and exit 1, without a traceback."""
     try:
+        check_input_files(sys.argv[1:])
         TargetCsvFlat.cli()
-    except TargetCsvFlatError as exc:
+    except (TargetCsvFlatError, InputFileError) as exc:
         click.echo(f"target-csv-flat: error: {exc}", err=True)
         sys.exit(1)
 

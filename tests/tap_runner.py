@@ -50,7 +50,12 @@ ALL = None  # `streams=ALL`: every stream, as the tap selects them without a cat
 @functools.cache
 def discovered_catalog(executable: str = "tap-visionone") -> str:
     """The tap's own `--discover` output (it needs no connection), run once per test session."""
-    config = json.dumps({"api_key": "discover-only", "api_url": "http://127.0.0.1:9"})
+    settings = {"api_url": "http://127.0.0.1:9"}
+    if executable == "tap-workvivo":
+        settings |= {"workvivo_id": "discover-only", "api_token": "discover-only"}
+    else:
+        settings["api_key"] = "discover-only"
+    config = json.dumps(settings)
     with tempfile.NamedTemporaryFile("w", suffix=".json") as config_file:
         config_file.write(config)
         config_file.flush()
