@@ -8,8 +8,6 @@ the API only returns whole derive from :class:`FullTableStream`.
 
 from __future__ import annotations
 
-import html
-import re
 import threading
 import typing as t
 from collections.abc import Iterable
@@ -32,6 +30,7 @@ from tap_visionone.windowed import (
     ThrottledStream,
     TimeWindowedStream,
     explain_exception,
+    status_line,
 )
 
 if t.TYPE_CHECKING:
@@ -50,8 +49,6 @@ REGIONS: dict[str, str] = {
     "uk": "https://api.uk.xdr.trendmicro.com",
     "usgov": "https://api.usgov.xdr.trendmicro.com",
 }
-
-_TAGS = re.compile(r"<[^>]+>")
 
 
 def response_body(response: requests.Response) -> t.Any:
@@ -81,12 +78,7 @@ def describe_error(response: requests.Response, secret: str | None = None) -> st
             text = " ".join(str(part) for part in (code, message) if part not in (None, ""))
             if code is not None and message:
                 text = f"{code}: {message}"
-    if not text:
-        raw = html.unescape(_TAGS.sub(" ", response.text or ""))
-        text = " ".join(raw.split())[:200] or (response.reason or "")
-    if secret:
-        text = text.replace(secret, "***")
-    return f"HTTP {response.status_code} {text}".strip()
+    return status_line(response, text, secret)
 
 
 class NextLinkPaginator(BaseHATEOASPaginator):

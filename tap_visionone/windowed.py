@@ -9,6 +9,7 @@ specifics (auth, paging, error map) stay in each tap's own client.
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 import typing as t
@@ -37,6 +38,7 @@ if t.TYPE_CHECKING:
 RETRY_BASE_SECONDS = 0.5
 RETRY_CAP_SECONDS = 60.0
 MAX_TRIES = 5
+_TAGS = re.compile(r"<[^>]+>")
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)|Error\(-?\d+, '([^']+)'\)")
 
 
@@ -56,6 +58,18 @@ def retry_after_seconds(exception: BaseException | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def status_line(response: requests.Response, text: str, secret: str | None = None) -> str:
+    """``HTTP <status> <text>`` for an error answer; without ``text``, the page's own words (a gateway's
+    HTML), not repeating the status it usually starts with. A key the body echoes is masked."""
+    if not text:
+        raw = html.unescape(_TAGS.sub(" ", response.text or ""))
+        text = " ".join(raw.split())[:200] or (response.reason or "")
+        text = text.removeprefix(str(response.status_code)).strip()
+    if secret:
+        text = text.replace(secret, "***")
+    return f"HTTP {response.status_code} {text}".strip()
 
 
 def explain_exception(exception: BaseException | None, timeout: float) -> str:

@@ -6,8 +6,6 @@ really share; nothing of Vision One's API (regions, TMV1 headers, nextLink) is u
 
 from __future__ import annotations
 
-import html
-import re
 import typing as t
 from collections.abc import Iterable
 from functools import cached_property
@@ -18,12 +16,10 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseHATEOASPaginator
 
 from tap_visionone.errors import AuthError
-from tap_visionone.windowed import TimeWindowedStream
+from tap_visionone.windowed import TimeWindowedStream, status_line
 
 if t.TYPE_CHECKING:
     from tap_visionone.windows import Window
-
-_TAGS = re.compile(r"<[^>]+>")
 
 
 def body_of(response: requests.Response) -> t.Any:
@@ -44,12 +40,7 @@ def describe_error(response: requests.Response, secret: str | None = None) -> st
         body = None
     if isinstance(body, dict) and body.get("message"):
         text = str(body["message"])
-    if not text:
-        raw = html.unescape(_TAGS.sub(" ", response.text or ""))
-        text = " ".join(raw.split())[:200] or (response.reason or "")
-    if secret:
-        text = text.replace(secret, "***")
-    return f"HTTP {response.status_code} {text}".strip()
+    return status_line(response, text, secret)
 
 
 class NextPagePaginator(BaseHATEOASPaginator):

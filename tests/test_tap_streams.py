@@ -296,8 +296,5 @@ def test_a_full_table_stream_that_keeps_failing_ends_the_run_in_one_line(
         sim.clear_faults()
     assert run.returncode == 1
     last = run.stderr.strip().splitlines()[-1]
-    assert (
-        last
-        == "tap-visionone: error: iam_accounts: failed after 5 attempts: HTTP 503 503 Service Unavailable"
-    )
+    assert last == "tap-visionone: error: iam_accounts: failed after 5 attempts: HTTP 503 Service Unavailable"
     assert run.records == []

@@ -167,7 +167,7 @@ def test_tap_killed_20_times_resumes_with_nothing_missing(tmp_path: Path, figure
         assert bookmark(state) == 1728259200000  # 2024-10-07T00:00:00Z
         assert max(dupes_per_kill) <= max(Counter(t // WINDOW_MS for t in expected.values()).values())
         figures.record(
-            "kill-resume: tap SIGKILLed 20 times, resumed from the target's state",
+            "kill-resume",
             kills=TAP_KILLS,
             records=len(expected),
             rows_written=total,
@@ -206,7 +206,7 @@ def test_target_killed_mid_batch_leaves_no_torn_row_and_rerun_completes(tmp_path
         leftovers = [p.name for p in csv_path.parent.iterdir() if ".tmp-" in p.name]
         assert leftovers == [], leftovers
         figures.record(
-            "kill-resume: target SIGKILLed mid-batch, no torn row, rerun completes",
+            "target-kill",
             kills=kills,
             records=len(expected),
             rows_after_each_kill=rows_after_kills,
