@@ -22,7 +22,7 @@ from requests.utils import requote_uri
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tap_visionone.errors import AuthError, TapError, WindowFailedError
+from tap_visionone.errors import AuthError, TapError, TLSError, WindowFailedError, tls_message
 from tap_visionone.windows import (
     Window,
     fetch_in_order,
@@ -117,7 +117,13 @@ class ThrottledStream(RESTStream):
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            session.verify = self.settings.verify_ssl
+            # The SDK sends with ``Session.send``, which ignores the environment: apply HTTPS_PROXY,
+            # NO_PROXY and REQUESTS_CA_BUNDLE here, as ``requests.get`` would (verify_ssl false wins).
+            merged = session.merge_environment_settings(
+                self.url_base, {}, None, self.settings.verify_ssl, None
+            )
+            session.verify = merged["verify"]
+            session.proxies.update(merged["proxies"])
             self._local.session = session
         return session
 
@@ -152,7 +158,10 @@ class ThrottledStream(RESTStream):
         """Every attempt, retries included, passes the tap's shared rate limiter first."""
         if not self._tap.rate_limiter.acquire(self._stop):  # type: ignore[attr-defined]
             raise SyncStopped("stopped")
-        return super()._request(prepared_request, context)
+        try:
+            return super()._request(prepared_request, context)
+        except requests.exceptions.SSLError as exc:  # not retried: a certificate does not fix itself
+            raise TLSError(tls_message(exc, self.url_base)) from None
 
     def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
         """Wait ``Retry-After`` when the server names it, else exponentially longer."""

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import sys
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from urllib.parse import urlsplit
 
 import click
+import urllib3
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
@@ -135,6 +137,7 @@ def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
         window_size_text=window_text,
         max_workers=max_workers,
         request_timeout=timeout,
+        verify_ssl=bool(config.get("verify_ssl", True)),
     )
 
 
@@ -210,6 +213,13 @@ class TapWorkvivo(Tap):
             default=60,
             description="Seconds to wait for an answer before the attempt counts as failed and is retried.",
         ),
+        th.Property(
+            "verify_ssl",
+            th.BooleanType,
+            default=True,
+            description="Verify the API's TLS certificate. Turn off only for a test server (a warning is "
+            "logged); behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE instead.",
+        ),
     ).to_dict()
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
@@ -222,7 +232,11 @@ class TapWorkvivo(Tap):
 
     @cached_property
     def run_settings(self) -> RunSettings:
-        return read_run_settings(dict(self.config))
+        settings = read_run_settings(dict(self.config))
+        if not settings.verify_ssl:
+            self.logger.warning("verify_ssl is false: the API's TLS certificate is not checked.")
+            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        return settings
 
     @cached_property
     def rate_limiter(self) -> RateLimiter:

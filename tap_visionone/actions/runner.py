@@ -24,6 +24,7 @@ import requests
 
 from tap_visionone.actions.settings import Settings
 from tap_visionone.actions.table import Action, Kind
+from tap_visionone.errors import tls_message
 
 APP_NAME = "visionone-actions"
 DONE = {"succeeded", "failed", "rejected", "canceled"}
@@ -138,13 +139,22 @@ class Runner:
             connect_timeout=10,
             read_timeout=max(1, int(settings.request_timeout)),
         )
+        # pytmv1 sends through its HTTPAdapter, which knows neither verify_ssl nor REQUESTS_CA_BUNDLE:
+        # hand it what requests.get would use (the tap does the same).
+        verify = requests.Session().merge_environment_settings(
+            settings.base_url, {}, None, settings.verify_ssl, None
+        )["verify"]
         if not settings.verify_ssl:
             import urllib3
 
+            print(
+                "visionone-actions: warning: verify_ssl is false: the API's TLS certificate is not checked.",
+                file=sys.stderr,
+            )
             warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
-            adapter = client._core._adapter
-            if not isinstance(adapter.send, functools.partial):
-                adapter.send = functools.partial(adapter.send, verify=False)
+        adapter = client._core._adapter
+        if verify is not True and not isinstance(adapter.send, functools.partial):
+            adapter.send = functools.partial(adapter.send, verify=verify)
         return client
 
     def _capture(self, class_: Any, uri: Any, method: Any = None, **kwargs: Any) -> Any:
@@ -210,6 +220,8 @@ class Runner:
                 f"The API key's role may not run {self.action.name} ({detail}); it needs: "
                 f"{self.action.permissions}."
             )
+        if code == "SSLError":
+            raise FatalError(tls_message(message, self.settings.base_url))
         if code in _REQUEST_ERRORS:
             raise FatalError(f"Cannot reach Vision One at {self.settings.base_url} ({code}: {message})")
 

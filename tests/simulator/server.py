@@ -32,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from tests.simulator import bodies, routes, workvivo
+from tests.simulator import bodies, routes, tls, workvivo
 from tests.simulator.common import Answer, ApiError, Call, PageToken, TokenCodec, header_text, to_datetime
 from tests.simulator.data import parse_time
 from tests.simulator.faults import Fault, FaultPlan
@@ -297,6 +297,7 @@ class Simulator:
         workvivo_id: str = "sim-org",
         workvivo_token: str = "sim-workvivo-token",
         workvivo_per_day: int | None = None,
+        tls: bool = False,
     ) -> None:
         self.world = World(seed, scale, start, days, now)
         per_day = max(24, scale // 4) if workvivo_per_day is None else workvivo_per_day
@@ -308,6 +309,7 @@ class Simulator:
         self.verbose = verbose
         self._api_key = api_key.encode()
         self._host, self._port = host, port
+        self.tls = tls  # https with a self-signed certificate (tests.simulator.tls.cert_file())
         self._faults = FaultPlan(seed)
         self._limiters: dict[str, SlidingWindow] = {}
         self._forbidden: set[str] = set()
@@ -326,6 +328,10 @@ class Simulator:
         self._stopping.clear()
         server = _Server((self._host, self._port), _Handler)
         server.simulator = self
+        if self.tls:
+            server.socket = tls.server_context().wrap_socket(
+                server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -368,7 +374,7 @@ class Simulator:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self._host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self._host}:{self.port}"
 
     # -- data, with the endpoint's semantics (start inclusive, end exclusive) ------------------------
 
