@@ -44,6 +44,25 @@ def parse_messages(stdout: str) -> tuple[list[dict], list[dict]]:
     return records, states
 
 
+SECRET_SETTINGS = ("api_key", "api_token")
+
+
+def secrets_of(config: dict | None, env: dict | None = None) -> list[str]:
+    """The keys and tokens a run was given (settings, or ``*_API_KEY``/``*_API_TOKEN`` variables)."""
+    values = [str(config[name]) for name in SECRET_SETTINGS if config and config.get(name)]
+    values += [str(v) for k, v in (env or {}).items() if k.endswith(("_API_KEY", "_API_TOKEN")) and v]
+    return [value for value in values if len(value) >= 6]  # shorter ones are bad-input cases
+
+
+def assert_no_secret(secrets: Sequence[str], **outputs: str) -> None:
+    """Every run through these helpers checks that its outputs never hold a key or token it was given."""
+    for secret in secrets:
+        if len(secret) < 6:  # none, or a deliberately short bad-input value
+            continue
+        for name, text in outputs.items():
+            assert secret not in text, f"a {len(secret)}-character key or token it was given is in its {name}"
+
+
 ALL = None  # `streams=ALL`: every stream, as the tap selects them without a catalog
 
 
@@ -125,6 +144,7 @@ def run_tap(
         args, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, check=False
     )
     # A failed run may have been cut mid-line; parse only its complete lines.
+    assert_no_secret(secrets_of(config, env), stdout=proc.stdout, stderr=proc.stderr)
     complete = proc.stdout[: proc.stdout.rfind("\n") + 1]
     records, states = parse_messages(complete)
     return TapRun(proc.returncode, proc.stdout, proc.stderr, records, states)
@@ -172,6 +192,13 @@ def run_pipeline(
         )
         tap.stdout.close()
         tap_rc = tap.wait(timeout=timeout)
-    return PipelineRun(
+    run = PipelineRun(
         tap_rc, target_proc.returncode, target_proc.stdout, tap_err.read_text(), target_err.read_text()
     )
+    assert_no_secret(
+        secrets_of(tap_config),
+        tap_stderr=run.tap_stderr,
+        target_stdout=run.target_stdout,
+        target_stderr=run.target_stderr,
+    )
+    return run

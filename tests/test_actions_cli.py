@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from tests.simulator import Simulator
+from tests.tap_runner import assert_no_secret, secrets_of
 
 BIN = Path(sys.executable).parent / "visionone-actions"
 KEY = "sim-key"
@@ -68,6 +69,7 @@ def run_cli(
         stdin=subprocess.DEVNULL,
         check=False,
     )
+    assert_no_secret([key or "", *secrets_of(None, env)], stdout=proc.stdout, stderr=proc.stderr)
     return Run([*args], proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -99,6 +101,7 @@ def run_main(sim: Simulator | None, cwd: Path, *args: str, key: str | None = KEY
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+    assert_no_secret([key or ""], stdout=out.getvalue(), stderr=err.getvalue())
     return Run([*args], code, out.getvalue(), err.getvalue())
 
 
