@@ -26,6 +26,7 @@ from tap_visionone.errors import (
 )
 from tap_visionone.windowed import (
     MAX_TRIES,
+    PAGE_GATE,
     SyncStopped,
     ThrottledStream,
     TimeWindowedStream,
@@ -206,22 +207,46 @@ class VisionOneStream(ThrottledStream):
     def get_new_paginator(self) -> NextLinkPaginator:
         return NextLinkPaginator()
 
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> Iterable[t.Any]:
+        """The page's items (packed for windowed streams), each let go as soon as it is handed on."""
         body = response_body(response)
         items = body.get("items") if isinstance(body, dict) else None
-        yield from items or []
+        if isinstance(body, dict):
+            response._visionone_body = {"nextLink": body.get("nextLink")}  # type: ignore[attr-defined]
+        if not items:
+            return
+        items.reverse()
+        while items:
+            yield items.pop()
 
     def validate_response(self, response: requests.Response) -> None:
-        """401/403 are fatal at once; 429, 5xx and unreadable bodies are retried."""
+        """401/403 are fatal at once; 429, 5xx and unreadable bodies are retried.
+
+        A page of 5,000 detections is ~10 MB of JSON and ~33 MB of dicts, and the SDK keeps a
+        response until the next one has arrived. So the body is parsed under `PAGE_GATE` (one page
+        of dicts at a time across workers; parsing holds the GIL anyway), a windowed stream's items
+        are packed there and then, and the raw bytes are dropped.
+        """
         status = response.status_code
         if status >= HTTPStatus.BAD_REQUEST:
             self._raise_for_error(response, describe_error(response, self.config.get("api_key")))
-        try:
-            body = response_body(response)
-        except ValueError as exc:
-            raise RetriableAPIError(f"HTTP {status} with a body that is not JSON ({exc})", response) from exc
-        if not isinstance(body, dict):
-            raise RetriableAPIError(f"HTTP {status} with a JSON body that is not an object", response)
+        with PAGE_GATE:
+            try:
+                body = response_body(response)
+            except ValueError as exc:
+                raise RetriableAPIError(
+                    f"HTTP {status} with a body that is not JSON ({exc})", response
+                ) from exc
+            if not isinstance(body, dict):
+                raise RetriableAPIError(f"HTTP {status} with a JSON body that is not an object", response)
+            encoded = None
+            if isinstance(self, TimeWindowedStream) and isinstance(body.get("items"), list):
+                items = [item for item in body.pop("items") if isinstance(item, dict)]
+                encoded = self.encode(items) if items else None
+                del items
+            response._content = b""  # type: ignore[attr-defined]  # parsed; nothing reads it again
+        if encoded is not None:
+            body["items"] = [encoded.compressed()]
 
     def _raise_for_error(self, response: requests.Response, detail: str) -> t.NoReturn:
         """Map an error status to the exception that decides retry or stop (``detail`` has no key)."""
