@@ -10,12 +10,13 @@ export UV_LINK_MODE ?= copy
 
 SUDO = $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help ensure-uv ensure-postgres install demo test lint bench clean
+.PHONY: help ensure-uv ensure-postgres install demo test lint bench reliability clean
 
 help:
 	@echo "make demo   - run tap-visionone -> target-csv with Meltano against the local simulator"
 	@echo "make test   - install everything and run every test"
 	@echo "make bench  - print the benchmark ratios"
+	@echo "make reliability - run tests/reliability and the 2M-record load benchmark, write RELIABILITY.md"
 
 ensure-uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -55,6 +56,20 @@ demo: install
 bench: install
 	$(UV) run python benchmarks/target_throughput.py
 	$(UV) run python benchmarks/tap_windows.py
+
+# RELIABILITY.md is written even when a test or the load fails; the target's exit code then says so.
+# LOAD_ARGS="--records 200000" for a quicker run.
+RELIABILITY_DIR ?= .reliability
+LOAD_ARGS ?= --records 2000000
+reliability: install
+	@mkdir -p $(RELIABILITY_DIR)
+	@rm -f $(RELIABILITY_DIR)/figures.json $(RELIABILITY_DIR)/junit.xml $(RELIABILITY_DIR)/load.json
+	@RELIABILITY_FIGURES=$(abspath $(RELIABILITY_DIR))/figures.json $(UV) run pytest -q -p no:cacheprovider \
+	    tests/reliability --junitxml $(RELIABILITY_DIR)/junit.xml; tests=$$?; \
+	  $(UV) run python benchmarks/load.py $(LOAD_ARGS) --json $(RELIABILITY_DIR)/load.json; load=$$?; \
+	  $(UV) run python -m tests.reliability.report --figures $(RELIABILITY_DIR)/figures.json \
+	    --junit $(RELIABILITY_DIR)/junit.xml --load $(RELIABILITY_DIR)/load.json --out RELIABILITY.md && \
+	  exit $$(( tests || load ))
 
 clean:
 	rm -rf output .meltano/run benchmarks/.work

@@ -345,7 +345,7 @@ def test_tls_is_verified_by_default_and_verify_ssl_false_warns_once(
             for secret in (V1_KEY, WV_TOKEN):
                 assert secret not in proc.stdout + proc.stderr
     figures.record(
-        "secrets",
+        "tls",
         tool=tool,
         tls_default="refused self-signed, 0 requests sent",
         tls_trusted_ca="verified, completed",
