@@ -35,9 +35,12 @@ install: ensure-uv
 lint: install
 	$(UV) run ruff check .
 
+# The junit file and .reliability/figures.json let `python -m tests.reliability.report` write
+# RELIABILITY.md from a CI run too.
 test: install ensure-postgres
 	$(UV) run ruff check .
-	$(UV) run pytest
+	@mkdir -p .reliability
+	$(UV) run pytest --junitxml .reliability/junit.xml
 
 demo: install
 	@mkdir -p .meltano/run

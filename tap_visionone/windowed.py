@@ -27,6 +27,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_visionone.errors import AuthError, TapError, TLSError, WindowFailedError, tls_message
 from tap_visionone.windows import (
+    Stopped,
     Window,
     fetch_in_order,
     format_api_time,
@@ -105,7 +106,7 @@ class EncodedPage(t.NamedTuple):
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)|Error\(-?\d+, '([^']+)'\)")
 
 
-class SyncStopped(TapError):
+class SyncStopped(TapError, Stopped):
     """Raised in a worker whose sync was stopped because another window failed."""
 
 

@@ -137,6 +137,10 @@ def plan_windows(start: datetime, end: datetime, size: timedelta) -> list[Window
     return windows
 
 
+class Stopped(Exception):
+    """A worker gave up because the sync was stopped (another window failed)."""
+
+
 def fetch_in_order(
     windows: list[Window],
     fetch: Callable[[Window], T],
@@ -147,9 +151,9 @@ def fetch_in_order(
     """Fetch windows on ``max_workers`` threads and yield their results in window order.
 
     At most ``2 * max_workers`` windows are in flight or waiting, which bounds memory while
-    keeping every worker busy. The first failure to happen is raised to the caller when it reaches
-    a window that failed; ``stop`` is set so workers give up their remaining requests instead of
-    running on.
+    keeping every worker busy. A failure sets ``stop`` so workers give up their remaining requests
+    (raising `Stopped`) instead of running on; the caller gets the failure of the first window, in
+    window order, that failed by itself.
     """
     ahead = max(1, 2 * max_workers)
     first_failure: list[BaseException] = []
@@ -178,12 +182,13 @@ def fetch_in_order(
             window, future = pending.popleft()
             try:
                 result = future.result()
-            except BaseException:
-                # An earlier window may have been stopped *because* a later one failed first:
-                # report the failure that started it, not the "stopped" it caused.
+            except Stopped:
+                # This window was stopped *because* a later one failed first: report that failure.
                 if first_failure:
                     raise first_failure[0] from None
                 raise
+            # Any other failure of this window is raised as is: of the windows that failed, the
+            # earliest is named, the one the bookmark stays before.
             next_window = next(todo, None)
             if next_window is not None:
                 pending.append((next_window, pool.submit(guarded, next_window)))

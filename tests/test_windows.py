@@ -11,6 +11,7 @@ import pytest
 
 from tap_visionone.errors import SettingsError
 from tap_visionone.windows import (
+    Stopped,
     Window,
     fetch_in_order,
     format_api_time,
@@ -142,8 +143,28 @@ def test_fetch_in_order_reports_the_cause_not_the_stop_it_caused() -> None:
             raise PermissionError("window 1: HTTP 403")
         if index == 0:  # still paging when window 1 fails; the next page sees the stop
             assert stop.wait(5)
-            raise InterruptedError("stopped")
+            raise Stopped("stopped")
         return index
 
     with pytest.raises(PermissionError, match="403"):
+        list(fetch_in_order(windows, fetch, max_workers=2, stop=stop))
+
+
+def test_fetch_in_order_names_the_earliest_window_that_failed_by_itself() -> None:
+    """Windows 0 and 1 both fail, 1 first: the caller hears about window 0, where the bookmark stays."""
+    windows = plan_windows(utc(2024, 10, 1), utc(2024, 10, 1, 4), timedelta(hours=1))
+    stop = threading.Event()
+    one_failed = threading.Event()
+
+    def fetch(window: Window) -> int:
+        index = windows.index(window)
+        if index == 1:
+            one_failed.set()
+            raise ValueError("window 1: HTTP 400")
+        if index == 0:
+            assert one_failed.wait(5)
+            raise ValueError("window 0: HTTP 400")
+        return index
+
+    with pytest.raises(ValueError, match="window 0"):
         list(fetch_in_order(windows, fetch, max_workers=2, stop=stop))
