@@ -27,7 +27,6 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_visionone.errors import AuthError, TapError, TLSError, WindowFailedError, tls_message
 from tap_visionone.windows import (
-    Stopped,
     Window,
     fetch_in_order,
     format_api_time,
@@ -106,8 +105,8 @@ class EncodedPage(t.NamedTuple):
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)|Error\(-?\d+, '([^']+)'\)")
 
 
-class SyncStopped(TapError, Stopped):
-    """Raised in a worker whose sync was stopped because another window failed."""
+class SyncStopped(TapError):
+    """Raised in a worker whose sync was stopped (an earlier window failed, or the sync ended)."""
 
 
 def retry_after_seconds(exception: BaseException | None) -> float | None:

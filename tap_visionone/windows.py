@@ -137,10 +137,6 @@ def plan_windows(start: datetime, end: datetime, size: timedelta) -> list[Window
     return windows
 
 
-class Stopped(Exception):
-    """A worker gave up because the sync was stopped (another window failed)."""
-
-
 def fetch_in_order(
     windows: list[Window],
     fetch: Callable[[Window], T],
@@ -151,47 +147,25 @@ def fetch_in_order(
     """Fetch windows on ``max_workers`` threads and yield their results in window order.
 
     At most ``2 * max_workers`` windows are in flight or waiting, which bounds memory while
-    keeping every worker busy. A failure sets ``stop`` so workers give up their remaining requests
-    (raising `Stopped`) instead of running on; the caller gets the failure of the first window, in
-    window order, that failed by itself.
+    keeping every worker busy. A failed window is raised when the caller reaches it, after every
+    window before it was yielded, so the bookmark gets as far as the data allows; then ``stop`` is
+    set, so the workers still busy with later windows give up their remaining requests.
     """
     ahead = max(1, 2 * max_workers)
-    first_failure: list[BaseException] = []
-    lock = threading.Lock()
-
-    def guarded(window: Window) -> T:
-        # A failure stops the other workers at once, before the caller even sees it.
-        try:
-            return fetch(window)
-        except BaseException as exc:
-            with lock:
-                if not first_failure:
-                    first_failure.append(exc)
-            stop.set()
-            raise
-
     pending: deque[tuple[Window, Future[T]]] = deque()
     todo = iter(windows)
     pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="window")
     try:
         for window in todo:
-            pending.append((window, pool.submit(guarded, window)))
+            pending.append((window, pool.submit(fetch, window)))
             if len(pending) >= ahead:
                 break
         while pending:
             window, future = pending.popleft()
-            try:
-                result = future.result()
-            except Stopped:
-                # This window was stopped *because* a later one failed first: report that failure.
-                if first_failure:
-                    raise first_failure[0] from None
-                raise
-            # Any other failure of this window is raised as is: of the windows that failed, the
-            # earliest is named, the one the bookmark stays before.
+            result = future.result()  # a failure is raised here, in window order
             next_window = next(todo, None)
             if next_window is not None:
-                pending.append((next_window, pool.submit(guarded, next_window)))
+                pending.append((next_window, pool.submit(fetch, next_window)))
             yield window, result
     finally:
         stop.set()

@@ -11,7 +11,6 @@ import pytest
 
 from tap_visionone.errors import SettingsError
 from tap_visionone.windows import (
-    Stopped,
     Window,
     fetch_in_order,
     format_api_time,
@@ -132,22 +131,28 @@ def test_fetch_in_order_raises_first_failure_and_stops_workers() -> None:
     assert len(started) < len(windows)  # bounded look-ahead: not every window was started
 
 
-def test_fetch_in_order_reports_the_cause_not_the_stop_it_caused() -> None:
-    """Window 1 gives up because window 2 failed first: the caller must hear about window 2."""
+def test_a_later_failure_lets_earlier_windows_finish() -> None:
+    """Window 1 fails while window 0 is still paging: window 0 is yielded, then window 1's failure."""
     windows = plan_windows(utc(2024, 10, 1), utc(2024, 10, 1, 4), timedelta(hours=1))
     stop = threading.Event()
+    one_failed = threading.Event()
 
     def fetch(window: Window) -> int:
         index = windows.index(window)
         if index == 1:
+            one_failed.set()
             raise PermissionError("window 1: HTTP 403")
-        if index == 0:  # still paging when window 1 fails; the next page sees the stop
-            assert stop.wait(5)
-            raise Stopped("stopped")
+        if index == 0:
+            assert one_failed.wait(5)
+            assert not stop.is_set()  # nobody stopped it: its records still count
         return index
 
+    got: list[int] = []
     with pytest.raises(PermissionError, match="403"):
-        list(fetch_in_order(windows, fetch, max_workers=2, stop=stop))
+        for _, result in fetch_in_order(windows, fetch, max_workers=2, stop=stop):
+            got.append(result)
+    assert got == [0]
+    assert stop.is_set()  # the workers still busy with later windows are told to give up
 
 
 def test_fetch_in_order_names_the_earliest_window_that_failed_by_itself() -> None:
