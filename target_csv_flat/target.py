@@ -25,6 +25,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities
 from singer_sdk.io_base import SingerReader
 from singer_sdk.mapper import PluginMapper
+from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
 from tap_visionone.errors import InputFileError, check_input_files
@@ -76,6 +77,27 @@ class TargetCsvFlat(Target):
     package_name = "visionone-connectors"
     default_sink_class = CsvSink
     message_reader_class = MessageReader
+    _full_batch_committed = False
+
+    def drain_one(self, sink: Sink) -> None:
+        """Note when a full batch was committed, so the other sinks follow and STATE can be emitted."""
+        full = sink.current_size > 0 and sink.is_full
+        super().drain_one(sink)
+        if full:
+            self._full_batch_committed = True
+
+    def _handle_max_record_age(self) -> None:
+        """After a full batch, commit every sink and emit STATE (``drain_all``).
+
+        The SDK emits STATE only at the end of the input or every `_MAX_RECORD_AGE_IN_MINUTES`: a
+        target killed mid-run then left no bookmark at all, and the rerun read everything again. Now
+        a kill costs at most the rows since the last full batch.
+        """
+        super()._handle_max_record_age()
+        if self._full_batch_committed:
+            self._full_batch_committed = False
+            self.drain_all()
+            self._full_batch_committed = False
 
     capabilities: t.ClassVar[list] = [
         PluginCapabilities.ABOUT,

@@ -205,6 +205,10 @@ def test_target_killed_mid_batch_leaves_no_torn_row_and_rerun_completes(tmp_path
         assert set(uuids) == expected
         leftovers = [p.name for p in csv_path.parent.iterdir() if ".tmp-" in p.name]
         assert leftovers == [], leftovers
+        # STATE follows every full batch: a kill re-reads at most a batch and the window in progress
+        times = {row["uuid"]: row["eventTime"] for row in sim.expected("detections", START, end)}
+        per_window = max(Counter(at // WINDOW_MS for at in times.values()).values())
+        assert len(uuids) - len(set(uuids)) <= kills * (40 + per_window), "a kill cost more than a batch"
         figures.record(
             "target-kill",
             kills=kills,
