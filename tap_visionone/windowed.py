@@ -322,7 +322,11 @@ class TimeWindowedStream(ThrottledStream):
         self._stop = threading.Event()
         total = 0
         done = fetch_in_order(
-            windows, self._fetch_window, max_workers=self.settings.max_workers, stop=self._stop
+            windows,
+            self._fetch_window,
+            max_workers=self.settings.max_workers,
+            stop=self._stop,
+            fatal=(AuthError,),
         )
         for number, (window, pages) in enumerate(done, start=1):
             order = sorted((key, p, i) for p, page in enumerate(pages) for i, key in enumerate(page.keys))

@@ -173,3 +173,21 @@ def test_fetch_in_order_names_the_earliest_window_that_failed_by_itself() -> Non
 
     with pytest.raises(ValueError, match="window 0"):
         list(fetch_in_order(windows, fetch, max_workers=2, stop=stop))
+
+
+def test_a_fatal_failure_stops_every_window_at_once() -> None:
+    """A refused key (fatal) in window 1 stops window 0 mid-way: the caller hears the fatal failure."""
+    windows = plan_windows(utc(2024, 10, 1), utc(2024, 10, 1, 4), timedelta(hours=1))
+    stop = threading.Event()
+
+    def fetch(window: Window) -> int:
+        index = windows.index(window)
+        if index == 1:
+            raise PermissionError("HTTP 401")
+        if index == 0:
+            assert stop.wait(5)  # stopped at once, not after finishing
+            raise InterruptedError("stopped")
+        return index
+
+    with pytest.raises(PermissionError, match="401"):
+        list(fetch_in_order(windows, fetch, max_workers=2, stop=stop, fatal=(PermissionError,)))
