@@ -7,11 +7,9 @@ contain the API key: the constructors never receive it.
 from __future__ import annotations
 
 import json
-import re
 import typing as t
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
 
 class TapError(Exception):
@@ -118,19 +116,3 @@ def check_catalog_streams(catalog: t.Any, known: Sequence[str], tap_name: str) -
             f"--catalog names stream {unknown[0]!r}, which {tap_name} does not have "
             f"(streams: {', '.join(known)}); run --discover again."
         )
-
-
-_TLS_REASONS = (re.compile(r"certificate verify failed: ([^(']+)"), re.compile(r"\[SSL: ([A-Z_]+)\]"))
-
-
-def tls_message(exception: BaseException | str, url: str) -> str:
-    """One line for a failed TLS handshake, naming the host, the reason and the settings that help."""
-    text = str(exception)
-    found = next((match for pattern in _TLS_REASONS if (match := pattern.search(text))), None)
-    reason = found.group(1).strip() if found else text[:120]
-    host = urlsplit(url).netloc or url
-    return (
-        f"the TLS certificate of {host} could not be verified ({reason}); nothing was sent. Check "
-        "`api_url`/`region`; behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA file; "
-        "`verify_ssl: false` only for a test server."
-    )

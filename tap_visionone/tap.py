@@ -5,14 +5,12 @@ from __future__ import annotations
 import ipaddress
 import sys
 import typing as t
-import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from urllib.parse import urlsplit
 
 import click
-import urllib3
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
@@ -21,6 +19,7 @@ from tap_visionone.errors import SettingsError, TapError, check_catalog_streams,
 from tap_visionone.ratelimit import RateLimiter
 from tap_visionone.streams import STREAM_NAMES, STREAMS
 from tap_visionone.streams.search import SEARCH_PAGE_SIZES
+from tap_visionone.tls import allow_unverified
 from tap_visionone.windows import format_api_time, parse_datetime, parse_duration
 
 DEFAULT_START = timedelta(days=1)  # the search API's own default range is the last 24 hours
@@ -353,8 +352,7 @@ class TapVisionOne(Tap):
     def run_settings(self) -> RunSettings:
         settings = read_run_settings(dict(self.config))
         if not settings.verify_ssl:
-            self.logger.warning("verify_ssl is false: the API's TLS certificate is not checked.")
-            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+            allow_unverified(self.logger.warning)
         return settings
 
     @cached_property

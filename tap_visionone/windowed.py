@@ -25,7 +25,8 @@ from requests.utils import requote_uri
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tap_visionone.errors import AuthError, TapError, TLSError, WindowFailedError, tls_message
+from tap_visionone.errors import AuthError, TapError, TLSError, WindowFailedError
+from tap_visionone.tls import environment_settings, tls_message
 from tap_visionone.windows import (
     Window,
     fetch_in_order,
@@ -180,13 +181,8 @@ class ThrottledStream(RESTStream):
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            # The SDK sends with ``Session.send``, which ignores the environment: apply HTTPS_PROXY,
-            # NO_PROXY and REQUESTS_CA_BUNDLE here, as ``requests.get`` would (verify_ssl false wins).
-            merged = session.merge_environment_settings(
-                self.url_base, {}, None, self.settings.verify_ssl, None
-            )
-            session.verify = merged["verify"]
-            session.proxies.update(merged["proxies"])
+            session.verify, proxies = environment_settings(self.url_base, self.settings.verify_ssl)
+            session.proxies.update(proxies)
             self._local.session = session
         return session
 

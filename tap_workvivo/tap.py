@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import re
 import sys
-import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from urllib.parse import urlsplit
 
 import click
-import urllib3
 from singer_sdk import Tap
 from singer_sdk import typing as th
 
 from tap_visionone.errors import SettingsError, TapError, check_catalog_streams, check_input_files
 from tap_visionone.ratelimit import RateLimiter
+from tap_visionone.tls import allow_unverified
 from tap_visionone.windows import format_api_time, parse_datetime, parse_duration
 from tap_workvivo.streams import STREAMS
 
@@ -234,8 +233,7 @@ class TapWorkvivo(Tap):
     def run_settings(self) -> RunSettings:
         settings = read_run_settings(dict(self.config))
         if not settings.verify_ssl:
-            self.logger.warning("verify_ssl is false: the API's TLS certificate is not checked.")
-            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+            allow_unverified(self.logger.warning)
         return settings
 
     @cached_property

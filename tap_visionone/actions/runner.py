@@ -13,7 +13,6 @@ import functools
 import logging
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
@@ -24,7 +23,7 @@ import requests
 
 from tap_visionone.actions.settings import Settings
 from tap_visionone.actions.table import Action, Kind
-from tap_visionone.errors import tls_message
+from tap_visionone.tls import allow_unverified, environment_settings, tls_message
 
 APP_NAME = "visionone-actions"
 DONE = {"succeeded", "failed", "rejected", "canceled"}
@@ -139,19 +138,11 @@ class Runner:
             connect_timeout=10,
             read_timeout=max(1, int(settings.request_timeout)),
         )
-        # pytmv1 sends through its HTTPAdapter, which knows neither verify_ssl nor REQUESTS_CA_BUNDLE:
-        # hand it what requests.get would use (the tap does the same).
-        verify = requests.Session().merge_environment_settings(
-            settings.base_url, {}, None, settings.verify_ssl, None
-        )["verify"]
+        # pytmv1 sends through its HTTPAdapter, which knows neither verify_ssl nor REQUESTS_CA_BUNDLE
+        # (it reads the proxy variables itself): hand it the CA bundle requests.get would use.
+        verify, _ = environment_settings(settings.base_url, settings.verify_ssl)
         if not settings.verify_ssl:
-            import urllib3
-
-            print(
-                "visionone-actions: warning: verify_ssl is false: the API's TLS certificate is not checked.",
-                file=sys.stderr,
-            )
-            warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+            allow_unverified(lambda text: print(f"visionone-actions: warning: {text}", file=sys.stderr))
         adapter = client._core._adapter
         if verify is not True and not isinstance(adapter.send, functools.partial):
             adapter.send = functools.partial(adapter.send, verify=verify)
