@@ -173,16 +173,20 @@ def run_pipeline(
     state: dict | None = None,
     timeout: float = 300,
     streams: Sequence[str] | None = ("detections",),
+    executable: str = "tap-visionone",
+    env: dict | None = None,
 ) -> PipelineRun:
-    """`tap-visionone | <target>`, both real console scripts joined by a pipe, as Meltano runs them."""
+    """`<tap> | <target>`, both real console scripts joined by a pipe, as Meltano runs them."""
     target_file = tmp_path / f"{target}.json"
     target_file.write_text(json.dumps(target_config))
-    tap_args = tap_command(tmp_path, tap_config, state=state, streams=streams)
+    tap_args = tap_command(tmp_path, tap_config, state=state, executable=executable, streams=streams)
+    environment = {**os.environ, **(env or {})}
     tap_err, target_err = tmp_path / "tap.err", tmp_path / "target.err"
     with tap_err.open("w") as tap_err_out, target_err.open("w") as target_err_out:
-        tap = subprocess.Popen(tap_args, stdout=subprocess.PIPE, stderr=tap_err_out)
+        tap = subprocess.Popen(tap_args, stdout=subprocess.PIPE, stderr=tap_err_out, env=environment)
         target_proc = subprocess.run(
             [str(BIN / target), "--config", str(target_file)],
+            env=environment,
             stdin=tap.stdout,
             stdout=subprocess.PIPE,
             stderr=target_err_out,

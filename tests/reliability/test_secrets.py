@@ -132,14 +132,9 @@ def test_tap_visionone_outputs_hold_no_key(tmp_path: Path, figures) -> None:
         sim.fail_next(4, 503)
         sim.forbid("/v3.0/iam/apiKeys")
         out = tmp_path / "out"
-        old = os.environ.get("LOGLEVEL")
-        os.environ["LOGLEVEL"] = "DEBUG"
-        try:
-            pipeline = run_pipeline(
-                tmp_path, v1_config(sim), "target-csv-flat", {"output_path": str(out)}, streams=ALL
-            )
-        finally:
-            os.environ.pop("LOGLEVEL") if old is None else os.environ.__setitem__("LOGLEVEL", old)
+        pipeline = run_pipeline(
+            tmp_path, v1_config(sim), "target-csv-flat", {"output_path": str(out)}, streams=ALL, env=DEBUG
+        )
         assert pipeline.tap_returncode == 0 and pipeline.target_returncode == 0, pipeline.tap_stderr[-2000:]
         assert "retry 1/4" in pipeline.tap_stderr and "api_keys: skipped" in pipeline.tap_stderr
         assert "DEBUG" in pipeline.tap_stderr
