@@ -1,4 +1,4 @@
-"""Trend Micro's field dictionary for the Vision One search API, as the simulator and the contract test read it.
+"""Trend Micro's field dictionary of the Vision One search API, as the simulator and the tests read it.
 
 The YAML files beside this module are a copy of Trend's public repository ``trendmicro/tm-v1-schema``
 (folder ``doc/``, and ``doc_v2/Others/Audit Log.yaml``; commit 0c3fdba2, 2026-05). Each lists, for one
@@ -118,7 +118,7 @@ def _entry(raw: dict[str, Any]) -> Field:
 @cache
 def load_file(file_name: str) -> tuple[Field, ...]:
     """The fields of one dictionary file, in its order (a name listed twice keeps every sample)."""
-    raw = yaml.load((HERE / file_name).read_text(encoding="utf-8"), Loader=_JsonLoader)  # noqa: S506
+    raw = yaml.load((HERE / file_name).read_text(encoding="utf-8"), Loader=_JsonLoader)
     merged: dict[str, Field] = {}
     for entry in map(_entry, raw):
         seen = merged.get(entry.name)
