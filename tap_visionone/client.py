@@ -118,6 +118,7 @@ class VisionOneStream(ThrottledStream):
     """
 
     records_jsonpath = "$.items[*]"
+    rate_window_seconds = 60.0  # Vision One counts requests per API per 60 s; a 429 may omit Retry-After
     filter_header: t.ClassVar[str | None] = None
     filter_param: t.ClassVar[str | None] = None
     page_sizes: t.ClassVar[tuple[int, ...]] = ()

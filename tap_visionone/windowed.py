@@ -34,6 +34,7 @@ from tap_visionone.windows import (
     from_epoch_ms,
     parse_api_time,
     plan_windows,
+    record_time_ms,
 )
 
 if t.TYPE_CHECKING:
@@ -124,6 +125,22 @@ def retry_after_seconds(exception: BaseException | None) -> float | None:
         return None
 
 
+def retry_wait(exception: BaseException | None, attempt: int, rate_window: float | None = None) -> float:
+    """Seconds to wait before retry ``attempt`` (0-based) of a failed request.
+
+    The server's ``Retry-After`` wins. A 429 without one waits out the API's rate-limit counting window
+    (``rate_window``): retrying sooner only spends the next window's requests on more 429s. Anything
+    else backs off exponentially, up to a minute.
+    """
+    wait = retry_after_seconds(exception)
+    if wait is not None:
+        return wait
+    response = getattr(exception, "response", None)
+    if rate_window is not None and getattr(response, "status_code", None) == 429:
+        return rate_window
+    return min(RETRY_BASE_SECONDS * 2**attempt, RETRY_CAP_SECONDS)
+
+
 def status_line(response: requests.Response, text: str, secret: str | None = None) -> str:
     """``HTTP <status> <text>`` for an error answer; without ``text``, the page's own words (a gateway's
     HTML), not repeating the status it usually starts with. A key the body echoes is masked."""
@@ -156,6 +173,9 @@ def explain_exception(exception: BaseException | None, timeout: float) -> str:
 
 class ThrottledStream(RESTStream):
     """A REST stream whose requests share the tap's limiter and retry policy, safely from threads."""
+
+    # How long the API counts requests for its rate limit, if known: a 429 without Retry-After waits it out.
+    rate_window_seconds: t.ClassVar[float | None] = None
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -223,13 +243,12 @@ class ThrottledStream(RESTStream):
             raise TLSError(tls_message(exc, self.url_base)) from None
 
     def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
-        """Wait ``Retry-After`` when the server names it, else exponentially longer."""
+        """Wait ``Retry-After`` when the server names it, the rate window on a bare 429, else exponentially
+        longer (:func:`retry_wait`)."""
         attempt = 0
         exception = yield  # type: ignore[misc]
         while True:
-            wait = retry_after_seconds(exception)
-            if wait is None:
-                wait = min(RETRY_BASE_SECONDS * 2**attempt, RETRY_CAP_SECONDS)
+            wait = retry_wait(exception, attempt, self.rate_window_seconds)
             attempt += 1
             exception = yield wait
 
@@ -274,10 +293,10 @@ class TimeWindowedStream(ThrottledStream):
         return {"startDateTime": window.start_param, "endDateTime": window.end_param}
 
     def sort_key(self, record: dict) -> tuple:
-        value = record.get(self.replication_key or "")
-        if self.key_unit == "iso":  # ISO strings in one format sort as they read
-            return (str(value or ""), str(record.get(self.primary_keys[0], "")))
-        return (value if isinstance(value, int | float) else 0, str(record.get(self.primary_keys[0], "")))
+        """Records of a window in time order, whatever shape each one's time has (unreadable ones first:
+        :meth:`check_replication_key` stops their window before anything is emitted)."""
+        moment = record_time_ms(record.get(self.replication_key or ""), self.key_unit)
+        return (moment if moment is not None else -1, str(record.get(self.primary_keys[0], "")))
 
     def sync_range(self, context: Context | None) -> tuple[datetime, datetime]:
         """``[bookmark or start_date, end)``, clipped to what the API still keeps."""
@@ -414,25 +433,20 @@ class TimeWindowedStream(ThrottledStream):
             raise WindowFailedError(f"{self.name}: window {window} failed: {exc}") from None
 
     def check_replication_key(self, window: Window, record: dict) -> None:
-        """Stop at a record whose replication key has the wrong type, before any record of its window
-        is emitted: the window's order and the bookmark depend on it. (Other fields are the target's
-        to validate.)"""
+        """Stop at a record whose replication key cannot be read as a time, before any record of its
+        window is emitted: the window's order and the bookmark depend on it. (Other fields are the
+        target's to validate.)"""
         replication_key = self.replication_key or ""
         value = record.get(replication_key) if replication_key else None
-        if value is None:
+        if value is None or record_time_ms(value, self.key_unit) is not None:
             return
-        if self.key_unit == "iso":
-            wrong = not isinstance(value, str)
-            expected = "an ISO 8601 date-time string"
-        else:
-            wrong = isinstance(value, bool) or not isinstance(value, int | float)
-            expected = f"a number (epoch {'milliseconds' if self.key_unit == 'ms' else 'seconds'})"
-        if wrong:
-            keys = ", ".join(f"{key}={record.get(key)!r}" for key in self.primary_keys)
-            raise WindowFailedError(
-                f"{self.name}: window {window} failed: record {keys}: field {replication_key}: "
-                f"{value!r} is not {expected}; the bookmark stays at {window.start_param}."
-            )
+        number = {"ms": "epoch milliseconds or ", "s": "epoch seconds or "}.get(self.key_unit, "")
+        expected = f"a date-time ({number}ISO 8601 text)"
+        keys = ", ".join(f"{key}={record.get(key)!r}" for key in self.primary_keys)
+        raise WindowFailedError(
+            f"{self.name}: window {window} failed: record {keys}: field {replication_key}: "
+            f"{value!r} is not {expected}; the bookmark stays at {window.start_param}."
+        )
 
     def _process_record(self, record: dict, *args: t.Any, **kwargs: t.Any) -> None:
         """Never emit a record without its primary key (checked after ``post_process``, which may derive

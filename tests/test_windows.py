@@ -18,6 +18,7 @@ from tap_visionone.windows import (
     parse_datetime,
     parse_duration,
     plan_windows,
+    record_time_ms,
 )
 
 
@@ -191,3 +192,44 @@ def test_a_fatal_failure_stops_every_window_at_once() -> None:
 
     with pytest.raises(PermissionError, match="401"):
         list(fetch_in_order(windows, fetch, max_workers=2, stop=stop, fatal=(PermissionError,)))
+
+
+# Every shape a record's time takes in real answers, and what it means.
+_MS = 1657145286000  # 2022-07-06T22:08:06Z
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"),
+    [
+        (_MS, "ms", _MS),  # search eventTime, most products
+        (float(_MS), "ms", _MS),
+        ("2022-07-06T22:08:06Z", "ms", _MS),  # CloudTrail eventTime
+        ("2022-07-06T22:08:06.250Z", "ms", _MS + 250),
+        ("2022-07-06T22:08:06+0000", "ms", _MS),  # detections' rt style
+        ("2022-07-06T22:08:06Z", "iso", _MS),  # audit loggedDateTime
+        ("2022-07-06 22:08:06", "iso", _MS),  # audit loggedDateTime without a zone: UTC
+        ("2022-07-07T00:08:06+02:00", "iso", _MS),
+        (_MS // 1000, "s", _MS),  # Workvivo created_at_timestamp
+        (str(_MS // 1000), "s", _MS),  # ... as digits in a string
+        (str(_MS), "ms", _MS),
+    ],
+)
+def test_record_time_reads_every_real_shape(value: object, unit: str, expected: int) -> None:
+    assert record_time_ms(value, unit) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "unit"),
+    [({"$date": _MS}, "ms"), (True, "ms"), ("yesterday", "ms"), ("2022-13-01T00:00:00Z", "iso"),
+     (_MS, "iso"), ([_MS], "ms"), ("", "s")],
+)
+def test_record_time_refuses_what_is_no_time(value: object, unit: str) -> None:
+    assert record_time_ms(value, unit) is None
+
+
+def test_audit_times_in_both_forms_sort_by_instant() -> None:
+    times = ["2022-07-16 04:30:04", "2022-07-16T04:30:03Z", "2022-07-16T04:30:05Z", "2022-07-16 04:30:02"]
+    ordered = sorted(times, key=lambda text: record_time_ms(text, "iso") or 0)
+    assert ordered == [
+        "2022-07-16 04:30:02", "2022-07-16T04:30:03Z", "2022-07-16 04:30:04", "2022-07-16T04:30:05Z"
+    ]

@@ -125,7 +125,7 @@ FAULTS = [
         "record-with-wrong-type",
         lambda s: s.fail_windows(FAILED_WINDOW, "bad-record"),
         False,
-        ("field eventTime", "is not a number"),
+        ("field eventTime", "is not a date-time"),
     ),
 ]
 

@@ -12,7 +12,7 @@ Content faults answer 200 but spoil the answer (list endpoints; see :data:`CONTE
   instead of the next one, so with :meth:`FaultPlan.fail_windows` the pages cycle forever (first ->
   second -> first -> ...). A first page is answered normally;
 - ``"no-key"``: one record of the page (the middle one) lacks its primary key (``uuid``, else ``id``);
-- ``"bad-record"``: one record of the page has ``eventTime`` as an ISO string instead of epoch ms.
+- ``"bad-record"``: one record of the page has an ``eventTime`` that is no time at all (an object).
 """
 
 from __future__ import annotations

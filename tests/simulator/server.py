@@ -27,7 +27,7 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -615,7 +615,7 @@ class Simulator:
         if fault == "no-key":
             record.pop("uuid" if "uuid" in record else "id", None)
         elif "eventTime" in record:
-            record["eventTime"] = _iso_ms(record["eventTime"])
+            record["eventTime"] = {"$date": record["eventTime"]}  # neither epoch ms nor ISO text
         items[middle] = record
         body["items"] = items
         return body
@@ -657,13 +657,6 @@ class Simulator:
         except workvivo.WorkvivoError as exc:
             return fault, workvivo_reply(exc.status, exc.body())
         return fault, workvivo_reply(200, body)
-
-
-def _iso_ms(value: Any) -> Any:
-    """Epoch milliseconds as the ISO 8601 text a wrong-typed record carries (other values unchanged)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    return value
 
 
 def _epoch_seconds(value: str | date | datetime | int | None) -> int | None:
