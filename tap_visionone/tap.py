@@ -358,10 +358,11 @@ class TapVisionOne(Tap):
     @cached_property
     def rate_limiter(self) -> RateLimiter:
         """The one limiter every request of every stream and worker goes through."""
+        # Parsed like every number (Meltano passes `kind: string` settings as text): checked in run_settings.
         return RateLimiter(
-            per_second=self.config.get("rate_limit_per_second", 0),
-            per_minute=self.config.get("rate_limit_per_minute", 450),
-            per_hour=self.config.get("rate_limit_per_hour", 0),
+            per_second=_number(self.config, "rate_limit_per_second", 0),
+            per_minute=_number(self.config, "rate_limit_per_minute", 450),
+            per_hour=_number(self.config, "rate_limit_per_hour", 0),
         )
 
     @cached_property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import difflib
 import os
 import subprocess
 import sys
@@ -61,7 +62,70 @@ def test_every_setting_is_declared_with_a_kind(name: str, plugin_class: type, bu
     for setting in declared.values():
         assert setting.get("kind") and setting.get("description"), setting["name"]
     for secret in (n for n, p in plugin_class.config_jsonschema["properties"].items() if p.get("secret")):
-        assert declared[secret]["kind"] == "password"
+        assert declared[secret].get("sensitive") is True, secret
+
+
+# Kinds Meltano uses to reinterpret a value before the plugin sees it (`date_iso8601` turned `2024-13-01`
+# into `2024-01-13T00:00:00`), or that Meltano 4 rewrites (`password`).
+REWRITING_KINDS = {"date_iso8601", "password"}
+
+
+def test_no_setting_has_a_kind_meltano_reinterprets() -> None:
+    assert "version" not in PROJECT  # deprecated in Meltano 4: every command warned about it
+    for declared in plugins():
+        for setting in declared.get("settings") or []:
+            assert setting.get("kind") not in REWRITING_KINDS, (declared["name"], setting["name"])
+    # the taps check their own dates, durations and numbers, with one line naming the setting
+    for name in ("tap-visionone", "tap-workvivo"):
+        kinds = {s["name"]: s.get("kind") for s in plugin(name)["settings"]}
+        for setting in ("start_date", "end_date", "lag", "window_size", "max_workers", "request_timeout"):
+            assert kinds[setting] == "string", (name, setting)
+
+
+def test_meltano_config_set_changes_one_setting_not_the_file(tmp_path: Path) -> None:
+    """meltano.yml is written the way Meltano 4 writes it, so its own edits stay small."""
+    original = (ROOT / "meltano.yml").read_text(encoding="utf-8")
+    (tmp_path / "meltano.yml").write_text(original, encoding="utf-8")
+    env = {**os.environ, "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}"}
+    run = subprocess.run(
+        [str(MELTANO), "config", "set", "tap-visionone", "query", "productCode:sao"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "DeprecationWarning" not in run.stderr
+    written = (tmp_path / "meltano.yml").read_text(encoding="utf-8")
+    changed = list(difflib.unified_diff(original.splitlines(), written.splitlines(), n=0))
+    edits = [line for line in changed if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    assert edits == ["+    config:", "+      query: productCode:sao"], edits
+
+
+def test_a_mistyped_date_reaches_the_tap_as_typed_and_fails_naming_it(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TAP_VISIONONE_API_KEY": "meltano-key",
+        "TAP_VISIONONE_API_URL": "http://127.0.0.1:9",  # never reached: the settings fail first
+        "TAP_VISIONONE_START_DATE": "2024-13-01",
+        "TARGET_CSV_OUTPUT_PATH": str(tmp_path / "out"),
+        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+    }
+    printed = subprocess.run(
+        [str(MELTANO), "config", "print", "tap-visionone"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert '"start_date": "2024-13-01"' in printed.stdout, printed.stdout[-2000:]
+    run = subprocess.run(
+        [str(MELTANO), "run", "tap-visionone", "target-csv"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode != 0
+    # Meltano logs the tap's stderr line and repeats it in its own summary: one distinct error
+    marker = "tap-visionone: error:"
+    errors = {line.split(marker, 1)[1] for line in run.stderr.splitlines() if marker in line}
+    assert len(errors) == 1, run.stderr[-3000:]
+    (error,) = errors
+    assert "`start_date`" in error and "2024-13-01" in error, error
+    assert not list((tmp_path / "out").glob("*.csv"))
+    assert "meltano-key" not in run.stdout + run.stderr
 
 
 def test_job_and_hourly_schedule() -> None:
