@@ -49,6 +49,7 @@ BUSY_FACTOR = 3
 FIRST_ID = 29790000
 ID_GAP_MAX = 3  # ids grow by 1..ID_GAP_MAX (other organisations' events take the numbers between)
 HOSTILE_RATE = 0.01  # share of events, beyond the per-day guaranteed ones, with a hostile note
+TEXT_NUMBERS_EVERY = 5  # about one event in five carries id, workvivo_id and created_at_timestamp as text
 FIELDS = (
     "created_at",
     "created_at_timestamp",
@@ -279,17 +280,19 @@ def day_events(
             ip = user.mobile_ip if is_mobile else user.ip
         else:
             ip = f"203.0.113.{rng.randrange(1, 255)}"
+        # Laravel answers give ids and stamps as numbers or, from some drivers, as digit strings
+        text = str if next_id % TEXT_NUMBERS_EVERY == 0 else int
         events.append(
             {
                 "created_at": datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "created_at_timestamp": stamp,
+                "created_at_timestamp": text(stamp),
                 "event": event,
-                "id": next_id,
+                "id": text(next_id),
                 "ip_address": ip,
                 "note": note,
                 "user_agent": rng.choice(_MOBILE_AGENTS if is_mobile else _DESKTOP_AGENTS),
                 "user_email": user.email,
-                "workvivo_id": user.workvivo_id,
+                "workvivo_id": text(user.workvivo_id),
             }
         )
     return tuple(stamps), tuple(events)
