@@ -232,35 +232,35 @@ QUERIES: list[tuple[str, Callable[[dict], bool]]] = [
     (
         "(productCode:sao or productCode:xes) and act:Block",
         lambda r: (
-            (_has(r["productCode"], "sao") or _has(r["productCode"], "xes")) and _has(r["act"], "block")
+            (_has(r["productCode"], "sao") or _has(r["productCode"], "xes")) and _has(r.get("act"), "block")
         ),
     ),
     (
         "productCode:sao OR productCode:xes AND act:Block",  # and binds tighter than or
         lambda r: (
-            _has(r["productCode"], "sao") or (_has(r["productCode"], "xes") and _has(r["act"], "block"))
+            _has(r["productCode"], "sao") or (_has(r["productCode"], "xes") and _has(r.get("act"), "block"))
         ),
     ),
-    ("not act:Block", lambda r: not _has(r["act"], "block")),
-    ("productCode:PTP AND act:Block", lambda r: r["productCode"] == "ptp" and "Block" in r["act"]),
-    ('act:"Pass, logged"', lambda r: r["act"] == "Pass, logged"),
+    ("not act:Block", lambda r: not _has(r.get("act"), "block")),
+    ("productCode:SDS AND act:Block", lambda r: r["productCode"] == "sds" and _has(r.get("act"), "Block")),
+    ('act:"Pass, logged"', lambda r: _has(r.get("act"), "Pass, logged")),
     (
         'mailMsgSubject:"invoice #4471, due \\"today\\""',
-        lambda r: _has(r["mailMsgSubject"], 'invoice #4471, due "today"'),
+        lambda r: _has(r.get("mailMsgSubject"), 'invoice #4471, due "today"'),
     ),
-    ("mailMsgSubject:*", lambda r: r["mailMsgSubject"] is not None),
+    ("mailMsgSubject:*", lambda r: "mailMsgSubject" in r),
     (
         "not (mailMsgSubject:* or endpointGUID:*)",
-        lambda r: r["mailMsgSubject"] is None and r["endpointGUID"] is None,
+        lambda r: "mailMsgSubject" not in r and "endpointGUID" not in r,
     ),
-    ('processCmd:"-enc"', lambda r: _has(r["processCmd"], "-enc")),
+    ('processCmd:"-enc"', lambda r: _has(r.get("processCmd"), "-enc")),
     (
         "fileName:.exe and not filterRiskLevel:info",
-        lambda r: _has(r["fileName"], ".exe") and r["filterRiskLevel"] != "info",
+        lambda r: _has(r.get("fileName"), ".exe") and r["filterRiskLevel"] != "info",
     ),
-    ("dpt:443", lambda r: r["dpt"] == 443),
-    ("tags:MITREV9.T1059.001", lambda r: "MITREV9.T1059.001" in r["tags"]),
-    ("duser:finance@corp.example", lambda r: _has(r["duser"], "finance@corp.example")),
+    ("dpt:443", lambda r: r.get("dpt") == 443),
+    ("tags:MITREV9.T1059.001", lambda r: _has(r.get("tags"), "MITREV9.T1059.001")),
+    ("duser:finance@corp.example", lambda r: _has(r.get("duser"), "finance@corp.example")),
 ]
 
 
@@ -283,12 +283,12 @@ def test_unicode_queries_sent_as_utf8_and_exact_hash_fields(visionone_sim: Simul
     items, _ = fetch_all(visionone_sim, RANGE, query="endpointHostName:東京".encode())
     assert (
         {i["uuid"] for i in items}
-        == {r["uuid"] for r in records if _has(r["endpointHostName"], "東京")}
+        == {r["uuid"] for r in records if _has(r.get("endpointHostName"), "東京")}
         != set()
     )
 
-    sha256 = next(r["processFileHash"]["Sha256"] for r in records if r["processFileHash"])
-    want = {r["uuid"] for r in records if r["processFileHash"] and r["processFileHash"]["Sha256"] == sha256}
+    sha256 = next(r["processFileHashSha256"] for r in records if "processFileHashSha256" in r)
+    want = {r["uuid"] for r in records if r.get("processFileHashSha256") == sha256}
     items, _ = fetch_all(visionone_sim, RANGE, query=f"processFileHashSha256:{sha256.upper()}")
     assert {i["uuid"] for i in items} == want
     assert (
@@ -299,11 +299,16 @@ def test_unicode_queries_sent_as_utf8_and_exact_hash_fields(visionone_sim: Simul
 def test_count_only_and_select(visionone_sim: Simulator) -> None:
     body = get(visionone_sim, params={**RANGE, "mode": "countOnly"}, query="act:Block").json()
     assert body == {"totalCount": visionone_sim.count_detections(START, END, "act:Block")}
-    page = get(visionone_sim, params={**RANGE, "top": 50, "select": "act,endpoint,nosuch"}).json()
-    assert all(list(item) == ["uuid", "eventTime", "act", "endpoint"] for item in page["items"])
-    assert "select=act,endpoint,nosuch" in page["nextLink"]
+    page = get(visionone_sim, params={**RANGE, "top": 50, "select": "act,policyName,nosuch"}).json()
+    assert all(
+        list(item) == [k for k in ("uuid", "eventTime", "act", "policyName") if k in item]
+        and set(item) >= {"uuid", "eventTime"}
+        for item in page["items"]
+    )
+    assert any("policyName" in item for item in page["items"])
+    assert "select=act,policyName,nosuch" in page["nextLink"]
     full = get(visionone_sim, params={**RANGE, "top": 50, "select": "empty", "mode": "performance"}).json()
-    assert list(full["items"][0]) == list(FIELDS)
+    assert len(full["items"][0]) > 30 and set(full["items"][0]) <= set(FIELDS)
 
 
 # -- limits and faults ---------------------------------------------------------------------------------
@@ -412,19 +417,16 @@ def test_data_is_deterministic_per_seed() -> None:
 
 def test_data_shape_types_and_hostile_strings(visionone_sim: Simulator) -> None:
     records = visionone_sim.records()
-    assert all(tuple(r) == FIELDS for r in records)
-    types = {"uuid": str, "eventTime": int, "eventTimeDT": str, "rt": str, "spt": int, "endpointIp": list}
+    assert all(set(r) <= set(FIELDS) and 40 <= len(r) <= 90 for r in records)
+    types = {"uuid": str, "eventTime": int, "eventTimeDT": str, "rt": str, "spt": int, "fileSize": str}
     for record in records:
         for name, kind in types.items():
-            assert record[name] is None or isinstance(record[name], kind), name
+            assert name not in record or isinstance(record[name], kind), name
         assert record["rt"] == record["rt_utc"] and record["rt"].endswith("Z") and len(record["rt"]) == 24
         assert record["eventTimeDT"].endswith("+00:00") and len(record["eventTimeDT"]) == 25
-        is_mail = record["productCode"] in ("sdl", "ddd", "cos")
-        assert (record["mailMsgSubject"] is not None) == is_mail
-        if record["endpoint"]:
-            assert set(record["endpoint"]["os"]) == {"name", "version"}
-        if record["policy"]:
-            assert set(record["policy"]["rule"]) == {"id", "name"}
+        if record["productCode"] in ("sca", "sem"):
+            assert record["mailMsgSubject"]
+        assert "processFileHash" not in record and "policy" not in record  # flat, as the API names them
 
     strings = [s for r in records for s in all_strings(r)]
     for prefix in "=+-@":
@@ -433,7 +435,7 @@ def test_data_shape_types_and_hostile_strings(visionone_sim: Simulator) -> None:
         assert any(needle in s for s in strings), needle
     assert any(not s.isascii() for s in strings)
     for field in ("processCmd", "mailMsgSubject", "request"):
-        values = [r[field] for r in records if r[field]]
+        values = [r[field] for r in records if r.get(field)]
         assert any(v[0] in "=+-@" for v in values), field
     # per day exactly `scale` detections
     assert visionone_sim.count_detections("2024-10-02T00:00:00Z", "2024-10-03T00:00:00Z") == 200

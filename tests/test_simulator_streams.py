@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from tests.simulator import PATHS, Simulator
+from tests.simulator.audit import normalized
 
 KEY = "sim-key"
 START, END = "2024-10-01T00:00:00Z", "2024-10-04T00:00:00Z"
@@ -80,7 +81,7 @@ SPECS = [
         lambda r: r["uuid"],
         (
             "eventId:3 or processCmd:-enc",
-            lambda r: r["eventId"] == "3" or "-enc" in r["processCmd"].casefold(),
+            lambda r: r.get("eventId") == 3 or "-enc" in r.get("processCmd", "").casefold(),
         ),
     ),
     Spec(
@@ -89,7 +90,7 @@ SPECS = [
         SEARCH_TOPS,
         _search_window,
         lambda r: r["uuid"],
-        ("mailDirection:outbound", lambda r: r["mailDirection"] == "outbound"),
+        ("mailDirection:3", lambda r: r.get("mailDirection") == 3),
     ),
     Spec(
         "network_activities",
@@ -97,7 +98,10 @@ SPECS = [
         SEARCH_TOPS,
         _search_window,
         lambda r: r["uuid"],
-        ("dpt:443 and not app:Slack", lambda r: r["dpt"] == 443 and "slack" not in r["app"].casefold()),
+        (
+            "serverPort:443 and not app:HTTPS",
+            lambda r: r.get("serverPort") == 443 and "https" not in str(r.get("app", "")).casefold(),
+        ),
     ),
     Spec(
         "cloud_activities",
@@ -121,7 +125,7 @@ SPECS = [
         SEARCH_TOPS,
         _search_window,
         lambda r: r["uuid"],
-        ("resultType:50126", lambda r: "50126" in r["resultType"]),
+        ("status:50126", lambda r: "50126" in str(r.get("status", ""))),
     ),
     Spec(
         "workbench_alerts",
@@ -372,7 +376,9 @@ def _multi_page(spec: Spec) -> bool:
 def test_the_filter_must_come_again_with_every_nextlink(sim: Simulator, spec: Spec) -> None:
     field = spec.narrow[0].split()[0]
     text = "not uuid:zzzz" if spec.filter_in == "query" else f"not {field} eq 'none'"
-    first = call(sim, spec, params=base_params(spec), flt=text).json()
+    # audit logs are sparse: their whole retention makes sure of a second page
+    params = base_params(spec, start="2024-01-01") if spec.stream == "audit_logs" else base_params(spec)
+    first = call(sim, spec, params=params, flt=text).json()
     link = first["nextLink"]
     assert call(sim, spec, url=link, flt=text).status_code == 200
     other = "not uuid:yyyy" if spec.filter_in == "query" else f"not {field} eq 'nothing'"
@@ -407,6 +413,8 @@ WINDOWED = [s for s in SPECS if s.window is not None]
 
 def _key_time(spec: Spec, record: dict) -> datetime:
     if spec.filter_in == "query":
+        if isinstance(record["eventTime"], str):  # CloudTrail's ISO text
+            return datetime.fromisoformat(record["eventTime"])
         return datetime.fromtimestamp(record["eventTime"] // 1000).astimezone()
     name = {
         "workbench_alerts": "updatedDateTime",
@@ -417,15 +425,21 @@ def _key_time(spec: Spec, record: dict) -> datetime:
     return datetime.fromisoformat(record[name])
 
 
+def _millis(record: dict) -> int:
+    """eventTime in epoch ms (CloudTrail records carry it as whole-second ISO text)."""
+    value = record["eventTime"]
+    return int(datetime.fromisoformat(value).timestamp() * 1000) if isinstance(value, str) else value
+
+
 @pytest.mark.parametrize("spec", WINDOWED, ids=lambda s: s.stream)
 def test_window_start_is_inclusive_and_end_exclusive(sim: Simulator, spec: Spec) -> None:
     records = expected(sim, spec)
     if spec.filter_in == "query":
-        records = [r for r in records if r["eventTime"] % 1000 == 0] or records
+        records = [r for r in records if _millis(r) % 1000 == 0] or records
     record = records[len(records) // 2]
     moment = _key_time(spec, record).replace(microsecond=0)
     at, before, after = iso(moment), iso(moment - timedelta(seconds=1)), iso(moment + timedelta(seconds=1))
-    if spec.filter_in == "query" and record["eventTime"] % 1000:
+    if spec.filter_in == "query" and _millis(record) % 1000:
         at = after  # a record in the middle of a second: [second, second+1) holds it; start at the next
         before, after = iso(moment), iso(moment + timedelta(seconds=2))
         starting = {spec.key(i) for i in fetch_all(sim, spec, base_params(spec, before, at))[0]}
@@ -541,8 +555,10 @@ def test_audit_rules(sim: Simulator) -> None:
     # default: the whole retention period, newest first
     items, _ = fetch_all(sim, spec, {"top": 200})
     assert len(items) == sim.expected_count("audit_logs") and 300 < len(items) < 5000
-    logged = [i["loggedDateTime"] for i in items]
+    logged = [normalized(i["loggedDateTime"]) for i in items]  # both of the API's forms, one order
     assert logged == sorted(logged, reverse=True) and logged[-1] >= "2024-04-17T00:00:00Z"  # 170 days
+    spaced = sum(" " in i["loggedDateTime"] for i in items)
+    assert 0.1 < spaced / len(items) < 0.3
 
 
 def test_tasks_take_filter_as_a_parameter_and_scripts_page_at_5(sim: Simulator) -> None:
@@ -629,14 +645,18 @@ def test_linkage_between_families(sim: Simulator) -> None:
     inventory = {e["agentGuid"]: e for e in sim.expected("endpoints")}
     emails = {a["email"] for a in sim.expected("iam_accounts")}
     for stream in ("endpoint_activities", "network_activities", "mobile_activities"):
-        for r in sim.expected(stream):
-            assert inventory[r["endpointGuid"]]["endpointName"] == r["endpointHostName"]
+        records = sim.expected(stream)
+        assert any("endpointGuid" in r for r in records), stream
+        for r in records:
+            if "endpointGuid" in r:
+                assert inventory[r["endpointGuid"]]["endpointName"] == r["endpointHostName"]
     for r in sim.expected("detections"):
-        if r["endpointGUID"]:
+        if "endpointGUID" in r:
             assert inventory[r["endpointGUID"]]["endpointName"] == r["endpointHostName"]
     for r in sim.expected("oat_detections"):
         assert inventory[r["endpoint"]["agentGuid"]]["endpointName"] == r["endpoint"]["endpointName"]
-        assert r["detail"]["endpointGuid"] == r["endpoint"]["agentGuid"]
+        guid = r["detail"].get("endpointGuid") or r["detail"].get("endpointGUID")
+        assert guid is None or guid == r["endpoint"]["agentGuid"] or r["source"] != "endpointActivityData"
     for r in sim.expected("workbench_alerts"):
         hosts = [e for e in r["impactScope"]["entities"] if e["entityType"] == "host"]
         assert hosts and all(
@@ -681,36 +701,27 @@ def test_last_logons_recent_stale_and_never(sim: Simulator) -> None:
 
 CONTRACT_FIELDS = {
     "endpoint_activities": """
-    uuid eventTime eventTimeDT productCode pname endpointGuid endpointHostName endpointIp eventId
-    eventSubId eventSourceType hostName logonUser objectCmd objectFileHashSha1 objectFilePath
-    objectIp objectIps objectPort objectRegistryData objectRegistryKeyHandle objectRegistryValue
-    objectSigner objectSignerValid objectUser os parentCmd parentFileHashSha1 parentFilePath
-    processCmd processFileHashSha1 processFilePath processPid request src dst dpt spt tags
-    filterRiskLevel
+    uuid eventTime eventTimeDT productCode endpointGuid endpointHostName endpointIp eventId
+    eventSubId processCmd processFileHashSha1 processFilePath parentCmd filterRiskLevel
     """,
     "email_activities": """
-    uuid eventTime eventTimeDT msgUuid mailMsgSubject mailMsgId mailbox mailSenderIp
-    mailFromAddresses mailToAddresses mailCcAddresses mailWholeHeader mailSourceDomain mailDirection
-    mailUrlsVisibleLink mailUrlsRealLink attachmentFileName attachmentSha256 scanType
-    eventSourceType orgId pname tags
+    uuid eventTime eventTimeDT productCode msgUuid mailMsgSubject mailMsgId mailSenderIp
+    mailFromAddresses mailToAddresses mailDirection mailWholeHeader
     """,
     "network_activities": """
-    uuid eventTime eventTimeDT productCode endpointGuid endpointHostName src dst dpt spt clientIp
-    serverIp clientPort serverPort request requestMethod respCode app act principalName ruleName
-    fileName fileHashSha256 ja3Hash userDomain suser osName tags filterRiskLevel
+    uuid eventTime eventTimeDT productCode filterRiskLevel
     """,
     "cloud_activities": """
     uuid eventTime eventTimeDT productCode eventID eventName eventSource awsRegion sourceIPAddress
-    userAgent userIdentity requestParameters responseElements resources cloudAccountId tags
+    userAgent userIdentity
     """,
     "mobile_activities": """
     uuid eventTime eventTimeDT productCode endpointGuid endpointHostName endpointIp endpointModel
     osName eventId eventSubId logonUser appLabel appPkgName appPublicKeySha1 objectFilePath
-    objectFileHashSha256 filterRiskLevel tags
+    objectFileHashSha256 filterRiskLevel
     """,
     "identity_activities": """
-    uuid eventTime eventTimeDT productCode eventName userPrincipalName userDisplayName ipAddress
-    appDisplayName clientAppUsed resultType resultDescription location deviceDetail riskLevel tags
+    uuid eventTime eventTimeDT productCode eventName eventId
     """,
     "workbench_alerts": """
     id schemaVersion status investigationStatus investigationResult workbenchLink alertProvider
@@ -771,9 +782,12 @@ def test_records_carry_the_contract_fields(sim: Simulator, stream: str) -> None:
     for r in records:
         for name, v in r.items():
             if name.endswith("DateTime") and v is not None:
-                assert isinstance(v, str) and len(v) == 20 and v.endswith("Z"), (name, v)
+                assert (isinstance(v, str) and len(v) == 20 and v.endswith("Z")) or (
+                    name == "loggedDateTime" and len(v) == 19 and v[10] == " "  # the API's other form
+                ), (name, v)
         if "eventTime" in r:
-            assert isinstance(r["eventTime"], int) and r["eventTimeDT"].endswith("+00:00")
+            assert isinstance(r["eventTime"], int) or r["productCode"] == "sct", r["eventTime"]
+            assert r["eventTimeDT"].endswith("+00:00")
         if stream in ("suspicious_objects", "exception_objects"):
             assert isinstance(r[r["type"]], str)
     strings = [s for r in records for s in _strings(r)]

@@ -1,13 +1,15 @@
 """The six activity searches (``/v3.0/search/{endpoint,email,network,cloud,mobile,identity}Activities``).
 
 Each stream has ``max(1, scale // 2)`` records a day, stored as compact rows and expanded on demand, and
-its own TMV1-Query field table (the documented fields plus the ones its records carry). Hosts are the
-inventory's (:mod:`endpoints`), people are the IAM accounts' (:mod:`iam`); strings carry the same
-hostile content as detections (unicode, commas, quotes, newlines, leading ``=`` ``+`` ``-`` ``@``).
+its own TMV1-Query field table (Trend's field dictionary for the stream). Each generator builds a core
+under the dictionary's names (hosts from the inventory, :mod:`endpoints`; people from IAM, :mod:`iam`;
+the same hostile strings as detections: unicode, commas, quotes, newlines, leading ``=`` ``+`` ``-``
+``@``); :func:`samples.finish` keeps what the record's product emits and adds its other fields.
 """
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from tests.simulator import samples
 from tests.simulator.daily import Row
 from tests.simulator.data import (
     FILES,
@@ -32,15 +35,9 @@ from tests.simulator.data import (
 )
 from tests.simulator.endpoints import mobile_devices
 from tests.simulator.iam import _PEOPLE, DOMAIN
-from tests.simulator.query import Language, language
+from tests.simulator.query import Language, search_language
 
 Builder = Callable[[int, Row], dict[str, Any]]
-
-_HASH_NAMES = tuple(
-    f"{p}{a}"
-    for p in ("objectFileHash", "parentFileHash", "processFileHash", "srcFileHash")
-    for a in ("Md5", "Sha1", "Sha256")
-)
 
 
 def _time_fields(event_ms: int) -> tuple[int, str]:
@@ -72,6 +69,10 @@ def _tags(rng: random.Random) -> list[str]:
     )
 
 
+def _weighted(*pairs: tuple[str, int]) -> tuple[str, ...]:
+    return tuple(code for code, weight in pairs for _ in range(weight))
+
+
 # (eventId, eventSubId, what the event is about)
 _ENDPOINT_EVENTS = (
     (1, 2, "process"),
@@ -92,6 +93,7 @@ _REG = (
     ("HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\evil", "ImagePath", "=cmd /c calc"),
     ("HKEY_CURRENT_USER\\Software\\Classes\\ms-settings\\Shell\\Open\\command", "", "cmd.exe, /c whoami"),
 )
+_ENDPOINT_PRODUCTS = _weighted(("xes", 3), ("sao", 2), ("sds", 1))
 
 
 def endpoint_activity(seed: int, row: Row) -> dict[str, Any]:
@@ -108,33 +110,34 @@ def endpoint_activity(seed: int, row: Row) -> dict[str, Any]:
     signers = rng.choice(_SIGNERS)
     millis, dt = _time_fields(event_ms)
     connection = about in ("connection", "dns", "internet")
-    return {
+    product = rng.choice(_ENDPOINT_PRODUCTS)
+    core = {
         "uuid": uuid,
         "eventTime": millis,
         "eventTimeDT": dt,
-        "productCode": rng.choice(("sao", "xes", "sds")),
+        "productCode": product,
         "pname": "Trend Vision One Endpoint Security",
         "endpointGuid": ep.guid,
         "endpointHostName": ep.name,
         "endpointIp": ep.ips,
-        "eventId": str(event_id),
+        "eventId": event_id,
         "eventSubId": sub_id,
-        "eventSourceType": rng.choice((1, 2)),  # an integer in pytmv1's EndpointActivity
+        "eventSourceType": rng.choice((1, 2)),
         "hostName": ep.name,
         "logonUser": [rng.choice(USERS)],
         "objectCmd": rng.choice(OBJECT_CMDS) if about == "process" else None,
         "objectFileHashSha1": _sha(seed, f"file:{file_names[0]}")["Sha1"] if about == "file" else None,
         "objectFilePath": file_path + file_names[0] if about == "file" else None,
         "objectIp": ext_ip if connection else None,
-        "objectIps": [ext_ip] if connection else [],
+        "objectIps": [ext_ip] if connection else None,
         "objectPort": rng.choice((80, 443, 445, 4444, 53)) if connection else None,
         "objectRegistryData": reg_data if about == "registry" else None,
         "objectRegistryKeyHandle": reg_key if about == "registry" else None,
         "objectRegistryValue": reg_value if about == "registry" else None,
-        "objectSigner": signers,
-        "objectSignerValid": [rng.random() < 0.8 for _ in signers],
+        "objectSigner": signers or None,
+        "objectSignerValid": [int(rng.random() < 0.8) for _ in signers] or None,
         "objectUser": rng.choice(USERS),
-        "os": ep.as_object["os"]["name"],
+        "osName": ep.as_object["os"]["name"],
         "parentCmd": parent_cmd,
         "parentFileHashSha1": _sha(seed, f"parent:{_exe_path(parent_cmd)}")["Sha1"],
         "parentFilePath": _exe_path(parent_cmd),
@@ -147,9 +150,10 @@ def endpoint_activity(seed: int, row: Row) -> dict[str, Any]:
         "dst": ext_ip if connection else None,
         "dpt": rng.choice((80, 443, 445, 53)) if connection else None,
         "spt": rng.randrange(1024, 65_000) if connection else None,
-        "tags": _tags(rng),
+        "tags": _tags(rng) or None,
         "filterRiskLevel": rng.choice(RISK_LEVELS),
     }
+    return samples.finish("endpoint_activities", product, core, rng.getrandbits(128))
 
 
 _URLS = (
@@ -159,6 +163,13 @@ _URLS = (
     '=HYPERLINK("http://evil.example")',
     "https://例え.テスト/お知らせ",
 )
+_MAIL_PRODUCTS = (
+    ("sca", "Cloud App Security"),
+    ("sca", "Cloud App Security"),
+    ("sem", "Trend Micro Email Security"),
+    ("xms", "Trend Vision One Email and Collaboration Security"),
+)
+INBOUND, OUTBOUND = 1, 3  # mailDirection is an integer code (the dictionary's samples: 1, 3, 25)
 
 
 def email_activity(seed: int, row: Row) -> dict[str, Any]:
@@ -174,10 +185,13 @@ def email_activity(seed: int, row: Row) -> dict[str, Any]:
     visible = rng.sample(_URLS, rng.randrange(0, 3))
     files = FILES[rng.randrange(len(FILES))][0] if rng.random() < 0.4 else []
     sender_ip = rng.choice(pools(seed).external_ips)
-    return {
+    product, pname = rng.choice(_MAIL_PRODUCTS)
+    core = {
         "uuid": uuid,
         "eventTime": millis,
         "eventTimeDT": dt,
+        "productCode": product,
+        "pname": pname,
         "msgUuid": _uuid(rng.getrandbits(128)),
         "mailMsgSubject": subject,
         "mailMsgId": message_id,
@@ -185,7 +199,7 @@ def email_activity(seed: int, row: Row) -> dict[str, Any]:
         "mailSenderIp": sender_ip,
         "mailFromAddresses": [sender],
         "mailToAddresses": to,
-        "mailCcAddresses": cc,
+        "mailCcAddresses": cc or None,
         "mailWholeHeader": [
             f"Received: from mx.{sender.split('@')[1]} ({sender_ip}) by mx.{DOMAIN}",
             f"From: {sender}",
@@ -193,21 +207,28 @@ def email_activity(seed: int, row: Row) -> dict[str, Any]:
             f"Message-ID: {message_id}",
         ],
         "mailSourceDomain": sender.split("@")[1],
-        "mailDirection": "inbound" if inbound else "outbound",
-        "mailUrlsVisibleLink": visible,
-        "mailUrlsRealLink": [u.replace("intranet", "intranet-redirect") for u in visible],
-        "attachmentFileName": list(files),
-        "attachmentSha256": [_sha(seed, f"attachment:{f}")["Sha256"] for f in files],
-        "scanType": rng.choice(("Real-time scan", "Manual scan", "Post-delivery scan")),
-        "eventSourceType": 1,  # an integer in pytmv1's EmailActivity
+        "mailDirection": INBOUND if inbound else OUTBOUND,
+        "mailUrlsVisibleLink": visible or None,
+        "mailUrlsRealLink": [u.replace("intranet", "intranet-redirect") for u in visible] or None,
+        "attachmentFileName": list(files) or None,
+        "attachmentSha256": [_sha(seed, f"attachment:{f}")["Sha256"] for f in files] or None,
+        "scanType": rng.choice(("realtime_mailmeta-exchange", "gateway_mailmetadata", "manual_scan")),
+        "eventSourceType": 1,
         "orgId": f"org-{seed:04d}",
-        "pname": rng.choice(("Cloud App Security", "Trend Micro Email Security")),
-        "tags": _tags(rng),
+        "tags": _tags(rng) or None,
     }
+    return samples.finish("email_activities", product, core, rng.getrandbits(128))
 
 
-_APPS = ("Microsoft 365", "Dropbox, personal", "ChatGPT", "Slack", "=WebDAV", "GitHub", "未知のアプリ")
-_RULES = ("Block unsanctioned apps", 'Allow "Finance" SaaS', "Log everything, EU", "-deny-all-")
+_NETWORK_PRODUCTS = _weighted(("sig", 3), ("pdi", 2), ("xns", 2), ("szn", 1), ("vpc", 1), ("azv", 1))
+_APPS = ("HTTP", "HTTPS", "DNS Response", "SMB2", "Kerberos", "SSL")
+_RULES = (
+    "Block unsanctioned apps",
+    'Allow "Finance" SaaS',
+    "Log everything, EU",
+    "-deny-all-",
+    "未知のアプリ",
+)
 
 
 def network_activity(seed: int, row: Row) -> dict[str, Any]:
@@ -223,11 +244,12 @@ def network_activity(seed: int, row: Row) -> dict[str, Any]:
     )
     user = rng.choice(_PEOPLE)[0]
     file_names = FILES[rng.randrange(len(FILES))][0] if rng.random() < 0.3 else None
-    return {
+    product = rng.choice(_NETWORK_PRODUCTS)
+    core = {
         "uuid": uuid,
         "eventTime": millis,
         "eventTimeDT": dt,
-        "productCode": rng.choice(("sia", "pdi")),
+        "productCode": product,
         "endpointGuid": ep.guid,
         "endpointHostName": ep.name,
         "src": ep.ips[0],
@@ -240,7 +262,7 @@ def network_activity(seed: int, row: Row) -> dict[str, Any]:
         "serverPort": port,
         "request": rng.choice(REQUESTS),
         "requestMethod": rng.choice(("GET", "POST", "CONNECT")),
-        "respCode": rng.choice((200, 200, 302, 403, 404, 500)),
+        "respCode": rng.choice(("200", "200", "302", "403", "404", "500")),
         "app": rng.choice(_APPS),
         "act": rng.choice(("Allow", "Block", "Monitor")),
         "principalName": f"{user}@{DOMAIN}",
@@ -248,33 +270,52 @@ def network_activity(seed: int, row: Row) -> dict[str, Any]:
         "fileName": file_names[0] if file_names else None,
         "fileHashSha256": _sha(seed, f"file:{file_names[0]}")["Sha256"] if file_names else None,
         "ja3Hash": _sha(seed, f"ja3:{rng.randrange(8)}")["Md5"],
-        "userDomain": "CORP",
-        "suser": f"CORP\\{user}",
+        "userDomain": DOMAIN,
+        "suser": f"{user}@{DOMAIN}",
         "osName": ep.as_object["os"]["name"],
-        "tags": _tags(rng),
+        "tags": _tags(rng) or None,
         "filterRiskLevel": rng.choice(RISK_LEVELS),
     }
+    return samples.finish("network_activities", product, core, rng.getrandbits(128))
+
+
+def _json(value: Any) -> str:
+    """CloudTrail's nested parts arrive as JSON text in a search answer."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 _AWS_EVENTS = (
     (
         "s3.amazonaws.com",
         "GetObject",
+        "Data",
         lambda r: {"bucketName": "corp-backups", "key": f"db/{r.randrange(999)}.sql.gz"},
     ),
-    ("iam.amazonaws.com", "CreateUser", lambda r: {"userName": r.choice(("backdoor", "svc-ci", "José"))}),
+    (
+        "iam.amazonaws.com",
+        "CreateUser",
+        "Management",
+        lambda r: {"userName": r.choice(("backdoor", "svc-ci", "José"))},
+    ),
     (
         "ec2.amazonaws.com",
         "RunInstances",
+        "Management",
         lambda r: {"instanceType": "t3.micro", "minCount": 1, "maxCount": 1},
     ),
     (
         "sts.amazonaws.com",
         "AssumeRole",
+        "Management",
         lambda r: {"roleArn": "arn:aws:iam::123456789012:role/Admin, temp", "roleSessionName": "=session"},
     ),
-    ("signin.amazonaws.com", "ConsoleLogin", lambda r: {}),
-    ("kms.amazonaws.com", "Decrypt", lambda r: {"encryptionContext": {"app": "payroll", "env": "prod"}}),
+    ("signin.amazonaws.com", "ConsoleLogin", "Management", lambda r: None),
+    (
+        "kms.amazonaws.com",
+        "Decrypt",
+        "Data",
+        lambda r: {"encryptionContext": {"app": "payroll", "env": "prod"}},
+    ),
 )
 _AGENTS = (
     "aws-cli/2.15.30 Python/3.11.8 Linux/5.15",
@@ -283,50 +324,73 @@ _AGENTS = (
     '"curl/8.4.0"',
 )
 _REGIONS = ("us-east-1", "eu-central-1", "ap-northeast-1")
+JSON_TEXT_FIELDS = (
+    "requestParameters",
+    "responseElements",
+    "userIdentity",
+    "resources",
+    "additionalEventData",
+    "serviceEventDetails",
+)
 
 
 def cloud_activity(seed: int, row: Row) -> dict[str, Any]:
+    """A CloudTrail event (``sct``): eventTime as ISO text and the nested parts as JSON text, as served.
+
+    The dictionary's cloud data source is CloudTrail alone (VPC flow logs are network activity, ``vpc``).
+    """
     event_ms, uuid, bits = row
     rng = random.Random(bits)
-    millis, dt = _time_fields(event_ms)
-    source, name, make_params = rng.choice(_AWS_EVENTS)
+    _, dt = _time_fields(event_ms)
+    source, name, category, make_params = rng.choice(_AWS_EVENTS)
     account_id = rng.choice(("123456789012", "210987654321"))
     user = rng.choice(_PEOPLE)[0]
     params = make_params(rng)
     region = rng.choice(_REGIONS)
     service = source.split(".")[0]
-    return {
+    identity = {
+        "type": rng.choice(("IAMUser", "AssumedRole", "Root")),
+        "principalId": f"AIDA{rng.getrandbits(64):016X}",
+        "arn": f"arn:aws:iam::{account_id}:user/{user}",
+        "accountId": account_id,
+        "userName": user,
+    }
+    resources = [
+        {
+            "ARN": f"arn:aws:{service}:{region}:{account_id}:{name.lower()}/{rng.randrange(999)}",
+            "accountId": account_id,
+            "type": f"AWS::{service.upper()}::Resource",
+        }
+    ]
+    login = name == "ConsoleLogin"
+    core = {
         "uuid": uuid,
-        "eventTime": millis,
+        "eventTime": dt.replace("+00:00", "Z"),
         "eventTimeDT": dt,
-        "productCode": "ctl",
+        "productCode": "sct",
         "eventID": _uuid(rng.getrandbits(128)),
         "eventName": name,
         "eventSource": source,
+        "eventType": "AwsConsoleSignIn" if login else "AwsApiCall",
+        "eventCategory": category,
+        "readOnly": name in ("GetObject", "Decrypt"),
         "awsRegion": region,
         "sourceIPAddress": rng.choice(pools(seed).external_ips),
         "userAgent": rng.choice(_AGENTS),
-        "userIdentity": {
-            "type": rng.choice(("IAMUser", "AssumedRole", "Root")),
-            "principalId": f"AIDA{rng.getrandbits(64):016X}",
-            "arn": f"arn:aws:iam::{account_id}:user/{user}",
-            "accountId": account_id,
-            "userName": user,
-        },
-        "requestParameters": params,
-        "responseElements": {"ConsoleLogin": "Success"} if name == "ConsoleLogin" else {},
-        "resources": [
-            {
-                "ARN": f"arn:aws:{service}:{region}:{account_id}:{name.lower()}/{rng.randrange(999)}",
-                "accountId": account_id,
-                "type": f"AWS::{service.upper()}::Resource",
-            }
-        ]
-        if rng.random() < 0.7
-        else [],
-        "cloudAccountId": account_id,
-        "tags": _tags(rng),
+        "userIdentity": _json(identity),
+        "requestParameters": None if params is None else _json(params),
+        "responseElements": _json({"ConsoleLogin": "Success"}) if login else None,
+        "resources": _json(resources) if rng.random() < 0.7 else None,
+        "additionalEventData": _json(
+            {"MFAUsed": rng.choice(("Yes", "No")), "LoginTo": "https://console.aws.amazon.com/"}
+        )
+        if login
+        else None,
+        "recipientAccountId": account_id,
+        "requestID": _uuid(rng.getrandbits(128)),
+        "tags": _tags(rng) or None,
     }
+    return samples.finish("cloud_activities", "sct", core, rng.getrandbits(128), JSON_TEXT_FIELDS)
 
 
 _APKS = (
@@ -344,17 +408,18 @@ def mobile_activity(seed: int, row: Row) -> dict[str, Any]:
     device = rng.choice(mobile_devices(seed))
     millis, dt = _time_fields(event_ms)
     label, package = rng.choice(_APKS)
-    return {
+    core = {
         "uuid": uuid,
         "eventTime": millis,
         "eventTimeDT": dt,
-        "productCode": "tmms",
+        "productCode": "ams",
+        "pname": "Mobile Security",
         "endpointGuid": device.guid,
         "endpointHostName": device.name,
         "endpointIp": device.ips,
         "endpointModel": device.model,
         "osName": device.os_name,
-        "eventId": str(rng.choice((1, 2, 7))),
+        "eventId": rng.choice((1, 2, 7)),
         "eventSubId": rng.choice((1, 2, 3)),
         "logonUser": [f"{rng.choice(_PEOPLE)[0]}@{DOMAIN}"],
         "appLabel": label,
@@ -363,8 +428,9 @@ def mobile_activity(seed: int, row: Row) -> dict[str, Any]:
         "objectFilePath": f"/data/app/{package}-1/base.apk",
         "objectFileHashSha256": _sha(seed, f"apk-file:{package}")["Sha256"],
         "filterRiskLevel": rng.choice(RISK_LEVELS),
-        "tags": _tags(rng),
+        "tags": _tags(rng) or None,
     }
+    return samples.finish("mobile_activities", "ams", core, rng.getrandbits(128))
 
 
 _SIGNIN_APPS = (
@@ -374,46 +440,72 @@ _SIGNIN_APPS = (
     "Trend Vision One",
     "VPN, legacy",
 )
+# result, status (Entra ID's error code), statusReason
 _RESULTS = (
-    ("0", "Success"),
-    ("0", "Success"),
-    ("0", "Success"),
-    ("50126", "Invalid username or password."),
-    ("50074", "Strong Authentication is required."),
-    ("53003", 'Access blocked by "Conditional Access".'),
+    ("success", "0", ""),
+    ("success", "0", ""),
+    ("success", "0", ""),
+    ("failure", "50126", "Error validating credentials due to invalid username or password."),
+    ("failure", "50074", "Strong Authentication is required."),
+    ("failure", "53003", 'Access has been blocked by "Conditional Access" policies.'),
 )
 _PLACES = (("London", "GB"), ("東京", "JP"), ("München", "DE"), ("São Paulo", "BR"), ("Lagos", "NG"))
+# winEventId, what it records, eventDataLogonType
+_WINDOWS_LOGONS = (
+    (4624, "logon", "3"),
+    (4625, "failed logon", "2"),
+    (4624, "logon", "10"),
+    (4662, "access", ""),
+)
 
 
 def identity_activity(seed: int, row: Row) -> dict[str, Any]:
+    """A sign-in from Entra ID (``aad``) or a Windows security event from on-premises AD (``opa``)."""
     event_ms, uuid, bits = row
     rng = random.Random(bits)
     millis, dt = _time_fields(event_ms)
     local, _ = rng.choice(_PEOPLE)
-    result, description = rng.choice(_RESULTS)
+    result, status, reason = rng.choice(_RESULTS)
     city, country = rng.choice(_PLACES)
-    return {
+    product = "aad" if rng.random() < 0.8 else "opa"
+    ep = rng.choice(pools(seed).endpoints)
+    win_event, _, logon_type = rng.choice(_WINDOWS_LOGONS)
+    ip = rng.choice(pools(seed).external_ips)
+    core = {
         "uuid": uuid,
         "eventTime": millis,
         "eventTimeDT": dt,
-        "productCode": "aad",
-        "eventName": "SignIn",
-        "userPrincipalName": f"{local}@{DOMAIN}",
+        "productCode": product,
+        "eventName": "EVENT_SOURCE_AAD_SIGN_INS" if product == "aad" else "EVENT_SOURCE_OPA_WINDOWS_EVENT",
+        "eventId": "1 - EVENT_SOURCE_AAD_SIGN_INS"
+        if product == "aad"
+        else "3 - EVENT_SOURCE_OPA_WINDOWS_EVENT",
+        "principalName": f"{local}@{DOMAIN}",
         "userDisplayName": local.replace(".", " ").title(),
-        "ipAddress": rng.choice(pools(seed).external_ips),
-        "appDisplayName": rng.choice(_SIGNIN_APPS),
-        "clientAppUsed": rng.choice(("Browser", "Mobile Apps and Desktop clients", "IMAP4")),
-        "resultType": result,
-        "resultDescription": description,
-        "location": {"city": city, "countryOrRegion": country},
-        "deviceDetail": {
-            "operatingSystem": rng.choice(("Windows 10", "MacOs", "Ios", "Android")),
-            "browser": rng.choice(("Edge 123.0.0", "Chrome 124.0.0", "Safari 17.4")),
-            "deviceId": _uuid(rng.getrandbits(128)) if rng.random() < 0.6 else "",
-        },
-        "riskLevel": rng.choice(("none", "low", "medium", "high")),
-        "tags": _tags(rng),
+        "userId": _uuid(rng.getrandbits(128)),
+        "ipAddress": ip,
+        "application": rng.choice(_SIGNIN_APPS),
+        "clientApp": rng.choice(("browser", "Mobile Apps and Desktop clients", "IMAP4")),
+        "clientBrowser": rng.choice(("Edge 123.0.0", "Chrome 124.0.0", "Safari 17.4")),
+        "clientOS": rng.choice(("Windows 10", "MacOs", "Ios", "Android")),
+        "result": result,
+        "resultReason": result,
+        "status": status,
+        "statusReason": reason,
+        "locationCity": city,
+        "locationCountry": country,
+        "endpointGuid": ep.guid,
+        "endpointHostName": ep.name,
+        "endpointIp": ep.ips,
+        "osName": ep.as_object["os"]["name"],
+        "logonUser": [f"CORP\\{local}"],
+        "winEventId": win_event,
+        "eventDataLogonType": logon_type or None,
+        "eventDataTargetUserName": local,
+        "eventDataIpAddress": ip,
+        "tags": _tags(rng) or None,
     }
+    return samples.finish("identity_activities", product, core, rng.getrandbits(128))
 
 
 @dataclass(frozen=True)
@@ -424,271 +516,42 @@ class Activity:
     lang: Language
 
 
-def _lang(
-    name: str,
-    documented: tuple[str, ...],
-    ints: tuple[str, ...] = (),
-    exact: tuple[str, ...] = (),
-    sample: Builder | None = None,
-) -> Language:
-    record_fields = tuple(sample(0, (0, _uuid(0), 0)).keys()) if sample else ()
-    fields = tuple(dict.fromkeys((*documented, *record_fields)))
-    fields = tuple(f for f in fields if f not in ints and f not in exact)
-    return language(name, fields, ints, exact)
-
-
 ACTIVITIES: tuple[Activity, ...] = (
     Activity(
         "endpoint_activities",
         "/v3.0/search/endpointActivities",
         endpoint_activity,
-        _lang(
-            "endpointActivities",
-            (
-                "dst",
-                "endpointGuid",
-                "endpointHostName",
-                "endpointIp",
-                "hostName",
-                "logonUser",
-                "objectAppName",
-                "objectCmd",
-                "objectFilePath",
-                "objectIp",
-                "objectIps",
-                "objectRawDataStr",
-                "objectRegistryData",
-                "objectRegistryKeyHandle",
-                "objectRegistryValue",
-                "objectSigner",
-                "objectSignerValid",
-                "objectUser",
-                "parentCmd",
-                "parentFilePath",
-                "pname",
-                "processCmd",
-                "processFilePath",
-                "request",
-                "src",
-                "srcFilePath",
-                "tags",
-                "uuid",
-                "productCode",
-                "filterRiskLevel",
-            ),
-            ints=(
-                "dpt",
-                "eventSubId",
-                "objectPid",
-                "objectPort",
-                "parentPid",
-                "processPid",
-                "spt",
-                "winEventId",
-                "eventTime",
-            ),
-            exact=("eventId", "objectProcessHashId", "processHashId", *_HASH_NAMES),
-            sample=endpoint_activity,
-        ),
+        search_language("endpointActivities", "endpoint_activities"),
     ),
     Activity(
         "email_activities",
         "/v3.0/search/emailActivities",
         email_activity,
-        _lang(
-            "emailActivities",
-            (
-                "uuid",
-                "tags",
-                "pname",
-                "msgUuid",
-                "mailDirection",
-                "mailFromAddresses",
-                "mailToAddresses",
-                "mailMsgSubject",
-                "mailMsgId",
-                "mailCcAddresses",
-                "mailBccAddresses",
-                "mailSenderIp",
-                "mailAttachmentHash",
-                "attachmentFileName",
-                "attachmentUrls",
-                "orgId",
-                "mailUrlsVisibleLink",
-                "mailUrlsRealLink",
-            ),
-            ints=("eventTime",),
-            exact=("attachmentSha1", "attachmentMd5", "attachmentSha256"),
-            sample=email_activity,
-        ),
+        search_language("emailActivities", "email_activities"),
     ),
     Activity(
         "network_activities",
         "/v3.0/search/networkActivities",
         network_activity,
-        _lang(
-            "networkActivities",
-            (
-                "tags",
-                "productCode",
-                "uuid",
-                "osName",
-                "filterRiskLevel",
-                "endpointHostName",
-                "dst",
-                "src",
-                "endpointGuid",
-                "principalName",
-                "request",
-                "application",
-                "ruleName",
-                "clientIp",
-                "requestBase",
-                "eventSubName",
-                "fileName",
-                "act",
-                "eventName",
-                "malName",
-                "detectionType",
-                "profile",
-                "deviceGUID",
-                "flowId",
-                "serverIp",
-                "app",
-                "requestMethod",
-                "respMethod",
-                "requestClientApplication",
-                "httpReferer",
-                "httpXForwardedForIp",
-                "resolvedUrlIp",
-                "httpLocation",
-                "userDomain",
-                "suid",
-                "hostName",
-                "msgId",
-                "mailMsgSubject",
-                "suser",
-                "duser",
-                "requests",
-                "fileType",
-                "respFileHash",
-                "respFileHashSha256",
-                "respFileType",
-                "ja3Hash",
-                "ja3sHash",
-            ),
-            ints=("dpt", "spt", "clientPort", "serverPort", "resolvedUrlPort", "respCode", "eventTime"),
-            exact=("fileHash", "fileHashSha256"),
-            sample=network_activity,
-        ),
+        search_language("networkActivities", "network_activities"),
     ),
     Activity(
         "cloud_activities",
         "/v3.0/search/cloudActivities",
         cloud_activity,
-        _lang(
-            "cloudActivities",
-            (
-                "eventID",
-                "eventName",
-                "eventSource",
-                "requestParameters",
-                "resources",
-                "responseElements",
-                "sourceIPAddress",
-                "userAgent",
-                "userIdentity",
-                "vpcEndpointId",
-                "uuid",
-                "productCode",
-                "tags",
-                "dst",
-                "src",
-                "pname",
-                "cloudAccountId",
-                "networkInterfaceId",
-                "packets",
-                "bytes",
-                "action",
-                "logStatus",
-                "vpcId",
-                "subnetId",
-                "instanceId",
-                "flowType",
-                "pktSrcAddr",
-                "pktDstAddr",
-                "regionCode",
-                "azId",
-                "subLocationType",
-                "subLocationId",
-                "pktSrcCloudServiceName",
-                "pktDstCloudServiceName",
-                "flowDirection",
-                "awsRegion",
-            ),
-            ints=("dpt", "ipProto", "tcpFlags", "trafficPath", "eventTime"),
-            sample=cloud_activity,
-        ),
+        search_language("cloudActivities", "cloud_activities"),
     ),
     Activity(
         "mobile_activities",
         "/v3.0/search/mobileActivities",
         mobile_activity,
-        _lang(
-            "mobileActivities",
-            (
-                "tags",
-                "productCode",
-                "uuid",
-                "filterRiskLevel",
-                "endpointGuid",
-                "endpointHostName",
-                "endpointIp",
-                "logonUser",
-                "objectFilePath",
-                "pname",
-                "request",
-                "srcFilePath",
-                "endpointModel",
-                "osName",
-                "appLabel",
-                "appPkgName",
-                "appPublicKeySha1",
-                "objectAppDexSha256",
-                "objectAppLabel",
-                "objectAppPackageName",
-                "objectAppPublicKeySha1",
-            ),
-            ints=("eventSubId", "eventTime"),
-            exact=("eventId", "objectFileHashSha256", "srcFileHashSha256"),
-            sample=mobile_activity,
-        ),
+        search_language("mobileActivities", "mobile_activities"),
     ),
     Activity(
         "identity_activities",
         "/v3.0/search/identityActivities",
         identity_activity,
-        _lang(
-            "identityActivities",
-            (
-                "uuid",
-                "tags",
-                "productCode",
-                "eventName",
-                "userPrincipalName",
-                "userDisplayName",
-                "ipAddress",
-                "appDisplayName",
-                "clientAppUsed",
-                "resultType",
-                "resultDescription",
-                "location",
-                "deviceDetail",
-                "riskLevel",
-            ),
-            ints=("eventTime",),
-            sample=identity_activity,
-        ),
+        search_language("identityActivities", "identity_activities"),
     ),
 )
 BY_STREAM = {a.stream: a for a in ACTIVITIES}

@@ -9,7 +9,7 @@ the console and from API keys over the API. The API keeps 180 days: an older ``s
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.simulator import odata
@@ -38,6 +38,7 @@ ORDERS = ("loggedDateTime asc", "loggedDateTime desc", "ingestedDateTime asc", "
 LABELS = ("none", "matched", "all")
 FILTER = odata.fields("loggedUser", "loggedRole", "accessType", "category", "activity", "result")
 LOGON = "Logon and Logoff"
+SPACED_SHARE = 0.2  # entries whose loggedDateTime is ``2022-07-16 04:30:04`` rather than ISO with ``Z``
 DETAIL_LABELS = {
     "sourceIp": "Source IP",
     "userAgent": "User agent",
@@ -123,7 +124,7 @@ def generate(
         ingested = min(when + timedelta(seconds=rng.randrange(0, 120)), now - timedelta(seconds=1))
         out.append(
             {
-                "loggedDateTime": iso(when),
+                "loggedDateTime": logged_text(when, rng.random() < SPACED_SHARE),
                 "ingestedDateTime": iso(max(ingested, when)),
                 "loggedUser": user,
                 "loggedRole": role,
@@ -200,8 +201,26 @@ def generate(
             user, role, access = actor.email, actor.role, "Console"
         result = "Successful" if rng.random() < 0.93 else "Unsuccessful"
         add(moment, user, role, access, category, activity, result, make(rng, rng.choice(endpoints)))
-    out.sort(key=lambda r: (r["loggedDateTime"], r["ingestedDateTime"], r["loggedUser"], r["activity"]))
+    out.sort(key=lambda r: (logged_at(r), r["ingestedDateTime"], r["loggedUser"], r["activity"]))
     return out
+
+
+def logged_text(moment: datetime, spaced: bool) -> str:
+    """``loggedDateTime`` as the API writes it: ISO ``...T...Z``, or for some entries ``2022-07-16 04:30:04``
+    (a space, no zone; UTC)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if spaced else iso(moment)
+
+
+def normalized(value: str) -> str:
+    """Either form of an audit time as ``yyyy-MM-ddThh:mm:ssZ``, which compares correctly as text."""
+    if len(value) == 19 and value[10] == " ":
+        return f"{value[:10]}T{value[11:]}Z"
+    return value
+
+
+def logged_at(record: dict[str, Any]) -> str:
+    """A record's ``loggedDateTime`` in one form, for ordering and windows."""
+    return normalized(record["loggedDateTime"])
 
 
 def last_logons(records: list[dict[str, Any]], accounts: tuple[Account, ...]) -> dict[str, str | None]:
@@ -210,8 +229,8 @@ def last_logons(records: list[dict[str, Any]], accounts: tuple[Account, ...]) ->
     for r in records:
         if r["category"] == LOGON and r["activity"] == "Log on" and r["result"] == "Successful":
             previous = last.get(r["loggedUser"])
-            if previous is None or r["loggedDateTime"] > previous:
-                last[r["loggedUser"]] = r["loggedDateTime"]
+            if previous is None or logged_at(r) > previous:
+                last[r["loggedUser"]] = logged_at(r)
     return last
 
 
@@ -252,8 +271,8 @@ def list_logs(world: Any, call: Call) -> dict[str, Any]:
     order_field, _, direction = order.partition(" ")
 
     def compute() -> list[dict[str, Any]]:
-        rows = [r for r in world.audit if in_window(r[target], start, end) and parsed.matches(r)]
-        rows.sort(key=lambda r: r[order_field], reverse=direction == "desc")
+        rows = [r for r in world.audit if in_window(normalized(r[target]), start, end) and parsed.matches(r)]
+        rows.sort(key=lambda r: normalized(r[order_field]), reverse=direction == "desc")
         return rows
 
     rows = world.audit_queries.get((text, start, end, target, order), compute)

@@ -6,6 +6,8 @@ costs a few hundred MB instead of several GB. The expansion is a pure function o
 seed's entity pools (hosts, processes, files, mails), so the same seed always gives the same data.
 The pools deliberately hold what makes CSV export hard: unicode, commas, quotes, newlines and
 strings that begin with ``=``, ``+``, ``-`` or ``@`` (attackers control command lines, URLs, subjects).
+Names and shapes are Trend's field dictionary's (:mod:`samples`): flat hashes, ``policyName``, and the
+product's other fields filled from real samples.
 """
 
 from __future__ import annotations
@@ -21,44 +23,46 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from tests.simulator import samples
+from tests.simulator.dictionary import EXTRA_API_FIELDS, field_map
+
 if TYPE_CHECKING:
     from tests.simulator.query import Query
 
 Row = tuple[int, str, int]  # (eventTime epoch ms, uuid, random bits that pick every other value)
 DAY_MS = 86_400_000
 
-# productCode, pname, pver, kind, weight
+# productCode, pname, pver, kind, weight (the dictionary's product codes)
 PRODUCTS: tuple[tuple[str, str, str, str, int], ...] = (
     ("sao", "Apex One as a Service", "14.0.12637", "endpoint", 3),
     ("xes", "Trend Vision One Endpoint Security", "1.2.2090", "endpoint", 2),
-    ("ptp", "Trend Micro Apex One", "14.0.12526", "endpoint", 2),
-    ("sds", "Server & Workload Protection", "20.0.1-3445", "endpoint", 1),
+    ("sds", "Server & Workload Protection", "20.0.1-3445", "endpoint", 2),
     ("pdi", "Deep Discovery Inspector", "6.0.1208", "network", 2),
-    ("sdl", "Trend Micro Email Security", "1.0.0.3561", "mail", 1),
-    ("ddd", "Deep Discovery Email Inspector", "5.8.1148", "mail", 1),
-    ("cos", "Cloud App Security", "3.0.3047", "mail", 1),
+    ("xns", "Trend Vision One Network Security", "1.0.3115", "network", 1),
+    ("sca", "Cloud App Security", "3.0.3047", "mail", 1),
+    ("sem", "Trend Micro Email Security", "1.0.0.3561", "mail", 1),
 )
 _PRODUCT_TABLE = tuple(p for p in PRODUCTS for _ in range(p[4]))
 
-# eventName, eventSubName, detectionType per product kind
+# eventName, eventSubName, detectionType per product kind (names and values as the dictionary's samples)
 EVENTS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "endpoint": (
-        ("MALWARE_DETECTION", "File", "File"),
-        ("MALWARE_DETECTION", "Process", "Behavior"),
-        ("BEHAVIOR_MONITORING", "Process", "Behavior"),
-        ("APPLICATION_CONTROL", "Process", "Policy"),
-        ("WEB_REPUTATION", "URL", "Web"),
-        ("DATA_LOSS", "File", "Policy"),
+        ("SECURITY_RISK_DETECTION", "File", "File"),
+        ("SECURITY_RISK_DETECTION", "Process", "Process"),
+        ("BEHAVIOR_MONITORING", "Attack Discovery", "Process"),
+        ("APPLICATION_CONTROL", "Process", "Process"),
+        ("WEB_THREAT_DETECTION", "URL", "Web"),
+        ("DATA_LOSS_PREVENTION", "File", "File"),
     ),
     "network": (
-        ("NETWORK_CONTENT_INSPECTION", "Network", "Network"),
-        ("WEB_REPUTATION", "URL", "Web"),
-        ("MALWARE_DETECTION", "File", "Network"),
+        ("NETWORK_CONTENT_INSPECTION", "IPS Detection", "Network"),
+        ("WEB_THREAT_DETECTION", "URL", "Web"),
+        ("SECURITY_RISK_DETECTION", "File", "File"),
     ),
     "mail": (
-        ("XDR_EMAIL", "Email", "Email"),
-        ("XDR_EMAIL", "Attachment", "File"),
-        ("DATA_LOSS", "Email", "Policy"),
+        ("MESSAGE_DETECTION", "Email", "Email"),
+        ("SECURITY_RISK_DETECTION", "Attachment", "File"),
+        ("DATA_LOSS_PREVENTION", "Email", "Email"),
     ),
 }
 
@@ -291,13 +295,14 @@ OSES = (
     ("Ubuntu", "22.04"),
 )
 
-POLICIES: tuple[tuple[str, str, str, str], ...] = (
-    ("pol-0001", "Default Endpoint Policy, EU", "rule-1042", 'Block "encoded" PowerShell'),
-    ("pol-0002", "Servers – strict", "rule-2001", "Ransomware behaviour"),  # noqa: RUF001
-    ("pol-0003", "Mail: inbound", "rule-3110", "Phishing URL, high confidence"),
-    ("pol-0004", "=Finance team", "rule-3200", "Attachments with macros"),
-    ("pol-0005", "Developers", "rule-1500", "Allow signed tools"),
-    ("pol-0006", "Default", "rule-0001", "Log only"),
+# policyName, ruleName
+POLICIES: tuple[tuple[str, str], ...] = (
+    ("Default Endpoint Policy, EU", 'Block "encoded" PowerShell'),
+    ("Servers – strict", "Ransomware behaviour"),  # noqa: RUF001
+    ("Mail: inbound", "Phishing URL, high confidence"),
+    ("=Finance team", "Attachments with macros"),
+    ("Developers", "Allow signed tools"),
+    ("Default", "Log only"),
 )
 
 DPORTS = (80, 443, 445, 3389, 25, 53, 8080, 22, 4444, 135)
@@ -306,7 +311,12 @@ MAIL_GATEWAYS = ("192.0.2.25", "192.0.2.26")
 
 # Values that several records share (lists are shared too: records are read-only).
 _MITRE_TAGS = tuple(
-    (list(techniques), list(tactics), [*extra, *(f"MITREV9.{x}" for x in (*techniques, *tactics))])
+    (
+        list(techniques),
+        list(tactics),
+        [*extra, *(f"MITREV9.{x}" for x in (*techniques, *tactics))],
+        [f"{t} ({tactics[0]})" for t in techniques],
+    )
     for techniques, tactics, extra in MITRE
 )
 _OBJECT_CMD_SETS = (
@@ -326,7 +336,7 @@ class Endpoint:
     guid: str
     name: str
     ips: list[str]
-    as_object: dict[str, Any]  # the nested ``endpoint`` field
+    as_object: dict[str, Any]  # name, os {name, version}, ips: what the inventory knows of the host
 
 
 @dataclass(frozen=True)
@@ -335,10 +345,10 @@ class Pools:
 
     endpoints: tuple[Endpoint, ...]
     process_hash_objects: tuple[dict[str, str], ...]  # per PROCESSES entry: {Md5, Sha1, Sha256}
-    file_hash_objects: tuple[dict[str, str], ...]  # per FILES entry
-    file_sizes: tuple[int, ...]
+    file_hash_objects: tuple[dict[str, str], ...]  # per FILES entry (flattened into the records' names)
+    file_sizes: tuple[str, ...]
     external_ips: tuple[str, ...]
-    policies: tuple[dict[str, Any], ...]
+    policy_uuids: tuple[str, ...]  # per POLICIES entry
 
 
 def _uuid(bits: int) -> str:
@@ -374,15 +384,12 @@ def pools(seed: int) -> Pools:
         endpoints=tuple(endpoints),
         process_hash_objects=tuple(_hashes(seed, f"process:{i}") for i in range(len(PROCESSES))),
         file_hash_objects=tuple(_hashes(seed, f"file:{i}") for i in range(len(FILES))),
-        file_sizes=tuple(rng.randrange(68, 40_000_000) for _ in FILES),
+        file_sizes=tuple(str(rng.randrange(68, 40_000_000)) for _ in FILES),
         external_ips=tuple(
             f"{rng.choice((198, 203, 185))}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
             for _ in range(40)
         ),
-        policies=tuple(
-            {"id": pid, "name": name, "rule": {"id": rule_id, "name": rule_name}}
-            for pid, name, rule_id, rule_name in POLICIES
-        ),
+        policy_uuids=tuple(_uuid(rng.getrandbits(128)) for _ in POLICIES),
     )
 
 
@@ -403,10 +410,12 @@ def _day_text(epoch_day: int) -> str:
 
 
 def materialize(seed: int, row: Row) -> dict[str, Any]:
-    """Expand a row into a full detection record (stable field order).
+    """Expand a row into a full detection record.
 
     Each ``divmod`` peels one choice off the row's random bits; written out inline because this runs
-    for every record served or filtered. Nested values may be shared between records: treat as read-only.
+    for every record served or filtered. The core holds every name (None where the event has no such
+    value); :func:`samples.finish` keeps what the product emits and adds its other dictionary fields.
+    Values may be shared between records: treat as read-only.
     """
     event_ms, uuid, bits = row
     p = pools(seed)
@@ -426,11 +435,10 @@ def materialize(seed: int, row: Row) -> dict[str, Any]:
     bits, i = divmod(bits, len(MALWARE))
     mal_name, mal_type, threat_name = MALWARE[i]
     bits, i = divmod(bits, len(MITRE))
-    techniques, tactics, tags = _MITRE_TAGS[i]
+    techniques, tactics, tags, mappings = _MITRE_TAGS[i]
     bits, i = divmod(bits, len(REQUESTS))
     request = REQUESTS[i]
-    bits, i = divmod(bits, len(POLICIES))
-    policy = p.policies[i]
+    bits, policy_i = divmod(bits, len(POLICIES))
     bits, i = divmod(bits, len(p.external_ips))
     ext_ip = p.external_ips[i]
     bits, spt = divmod(bits, 64_000)
@@ -456,18 +464,20 @@ def materialize(seed: int, row: Row) -> dict[str, Any]:
     seconds = f"{_day_text(day)}T{hh:02d}:{rest // 60:02d}:{rest % 60:02d}"
     rt = f"{seconds}.{event_ms % 1000:03d}Z"
     file_names, file_path = FILES[file_i]
-    file_hash = p.file_hash_objects[file_i]
     proc_name, proc_cmd, parent_cmd = PROCESSES[proc_i]
     endpoint_kind = kind == "endpoint"
     mail_kind = kind == "mail"
     file_fields = endpoint_kind or has_file
+    file_hash = p.file_hash_objects[file_i] if file_fields else _NO_HASH
+    proc_hash = p.process_hash_objects[proc_i] if endpoint_kind else _NO_HASH
+    policy_name, rule_name = POLICIES[policy_i]
 
     if mail_kind:
         host, ips, src, dst, dpt = recipients[0], [ext_ip], ext_ip, [MAIL_GATEWAYS[spt % 2]], 25
     else:
         host, ips, src, dst = ep.name, ep.ips, ep.ips[0], [ext_ip]
 
-    return {
+    core = {
         "uuid": uuid,
         "eventTime": event_ms,
         "eventTimeDT": f"{seconds}+00:00",
@@ -492,33 +502,44 @@ def materialize(seed: int, row: Row) -> dict[str, Any]:
         "dst": dst,
         "spt": spt,
         "dpt": dpt,
-        "request": request if (not endpoint_kind or event_name == "WEB_REPUTATION") else None,
+        "request": request if (not endpoint_kind or event_name == "WEB_THREAT_DETECTION") else None,
         "processName": proc_name if endpoint_kind else None,
         "processCmd": proc_cmd if endpoint_kind else None,
         "parentCmd": parent_cmd if endpoint_kind else None,
-        "objectCmd": obj_cmds if endpoint_kind else None,
+        "objectCmd": obj_cmds or None if endpoint_kind else None,
         "processPid": pid if endpoint_kind else None,
-        "processFileHash": p.process_hash_objects[proc_i] if endpoint_kind else None,
-        "objectFileHash": file_hash if file_fields else None,
+        "processFileHashMd5": proc_hash["Md5"],
+        "processFileHashSha1": proc_hash["Sha1"],
+        "processFileHashSha256": proc_hash["Sha256"],
+        "objectFileHashMd5": file_hash["Md5"],
+        "objectFileHashSha1": file_hash["Sha1"],
+        "objectFileHashSha256": file_hash["Sha256"],
         "fileName": file_names if file_fields else None,
         "filePath": file_path if file_fields else None,
-        "fileHash": file_hash["Sha1"] if file_fields else None,
-        "fileSize": p.file_sizes[file_i] if file_fields else None,
+        "fileHash": file_hash["Sha1"],
+        "fileSize": p.file_sizes[file_i] if file_fields else None,  # digits in a string, as the API sends
         "malName": mal_name if file_fields else None,
         "malType": mal_type if file_fields else None,
         "threatName": threat_name,
-        "mitreMapping": techniques,
+        "mitreMapping": mappings,
         "tacticId": tactics,
+        "techniqueId": techniques,
         "tags": tags,
         "mailMsgSubject": subject if mail_kind else None,
         "suser": sender if mail_kind else (user if endpoint_kind else None),
         "duser": recipients if mail_kind else None,
-        "policy": policy if kind != "network" else None,
-        "endpoint": ep.as_object if endpoint_kind else None,
+        "policyName": policy_name if kind != "network" else None,
+        "policyUuid": p.policy_uuids[policy_i] if kind != "network" else None,
+        "ruleName": rule_name,
     }
+    return samples.finish("detections", code, core, int(uuid.replace("-", ""), 16))
 
 
-FIELDS: tuple[str, ...] = tuple(materialize(0, (0, _uuid(0), 0)).keys())
+_NO_HASH = {"Md5": None, "Sha1": None, "Sha256": None}
+
+
+FIELDS: tuple[str, ...] = tuple(field_map("detections")) + tuple(EXTRA_API_FIELDS["detections"])
+"""Every name a detection may carry (the dictionary's and the few the API adds)."""
 
 
 def parse_time(value: str | date | datetime) -> int:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from tests.simulator import odata
-from tests.simulator.activities import endpoint_activity
+from tests.simulator.activities import cloud_activity, endpoint_activity, identity_activity, network_activity
 from tests.simulator.common import (
     Call,
     bad_request,
@@ -26,7 +27,7 @@ from tests.simulator.common import (
     time_param,
 )
 from tests.simulator.daily import day_start
-from tests.simulator.data import _uuid
+from tests.simulator.data import Endpoint, _uuid, materialize, pools
 from tests.simulator.paging import listing, page
 
 PATH = "/v3.0/oat/detections"
@@ -34,8 +35,10 @@ TOPS = (50, 100, 200)
 MAX_LAG = timedelta(hours=6)
 MAX_DETECTED_RANGE = timedelta(days=365)
 DEFAULT_DETECTED_RANGE = timedelta(hours=1)
+# The reference's TMV1-Filter fields (source and entityType are not among them).
 FILTER = {
-    **odata.fields("uuid", "source", "entityType"),
+    "uuid": odata.key("uuid"),
+    "containerName": odata.key("detail", "containerName"),
     "riskLevel": lambda r: [f["riskLevel"] for f in r["filters"]],
     "endpointName": odata.key("endpoint", "endpointName"),
     "agentGuid": odata.key("endpoint", "agentGuid"),
@@ -111,6 +114,43 @@ _FILTERS = (
 )
 
 
+# source, the generator of its records (the same names and shapes as that search), weight: OAT is
+# mostly endpoint telemetry, then detections; network, cloud and identity events now and then
+_SOURCES: tuple[tuple[str, Any, int], ...] = (
+    ("endpointActivityData", endpoint_activity, 60),
+    ("detections", lambda seed, row: materialize(seed, (row[0], row[1], row[2] << 128 | row[2])), 24),
+    ("networkActivityData", network_activity, 8),
+    ("cloudActivityData", cloud_activity, 4),
+    ("identityActivityData", identity_activity, 4),
+)
+_SOURCE_TABLE = tuple((name, build) for name, build, weight in _SOURCES for _ in range(weight))
+_HOST_FIELDS = ("endpointGuid", "endpointGUID")
+_FALLBACK_FIELDS = ("processCmd", "request", "eventName", "principalName")
+
+
+@lru_cache(maxsize=16)
+def _inventory(seed: int) -> dict[str, Endpoint]:
+    return {ep.guid: ep for ep in pools(seed).endpoints}
+
+
+def _entity(seed: int, detail: dict[str, Any], rng: random.Random) -> Endpoint:
+    """The inventory endpoint the detail names, else one the event is attributed to."""
+    by_guid = _inventory(seed)
+    for name in _HOST_FIELDS:
+        ep = by_guid.get(detail.get(name))  # type: ignore[arg-type]
+        if ep is not None:
+            return ep
+    return rng.choice(pools(seed).endpoints)
+
+
+def _highlight(detail: dict[str, Any]) -> tuple[str, str, Any]:
+    """A field the event carries, to highlight when it lacks the filter's own object."""
+    for name in _FALLBACK_FIELDS:
+        if detail.get(name):
+            return name, "command_line" if name == "processCmd" else "text", detail[name]
+    return "uuid", "text", detail["uuid"]
+
+
 def make_day(seed: int, day: date, per_day: int, now: datetime) -> list[dict[str, Any]]:
     """The OAT records detected on ``day``, oldest first."""
     rng = random.Random(f"visionone-oat:{seed}:{day.isoformat()}")
@@ -119,9 +159,11 @@ def make_day(seed: int, day: date, per_day: int, now: datetime) -> list[dict[str
     out = []
     for detected in detected_times:
         uuid = _uuid(rng.getrandbits(128))
-        detail = endpoint_activity(
+        source, build = rng.choice(_SOURCE_TABLE)
+        detail = build(
             seed, (int(detected.timestamp()) * 1000, _uuid(rng.getrandbits(128)), rng.getrandbits(64))
         )
+        ep = _entity(seed, detail, rng)
         ingested = detected + timedelta(seconds=rng.randrange(60, int(MAX_LAG.total_seconds())))
         if ingested >= now:
             ingested = max(detected, detected + (now - detected) * rng.random())
@@ -129,8 +171,8 @@ def make_day(seed: int, day: date, per_day: int, now: datetime) -> list[dict[str
         filters = []
         for fid, name, description, tactics, techniques, risk, field, kind in chosen:
             value = detail.get(field)
-            if not value:  # the event does not carry this filter's object: highlight the command line
-                field, kind, value = "processCmd", "command_line", detail["processCmd"]
+            if not value:  # the event does not carry this filter's object: highlight what it has
+                field, kind, value = _highlight(detail)
             filters.append(
                 {
                     "id": fid,
@@ -139,13 +181,13 @@ def make_day(seed: int, day: date, per_day: int, now: datetime) -> list[dict[str
                     "mitreTacticIds": tactics,
                     "mitreTechniqueIds": techniques,
                     "highlightedObjects": [
-                        {"field": field, "type": kind, "value": str(value), "master": True},
                         {
-                            "field": "endpointHostName",
-                            "type": "host",
-                            "value": detail["endpointHostName"],
-                            "master": False,
+                            "field": field,
+                            "type": kind,
+                            "value": str(value[0] if isinstance(value, list) else value),
+                            "master": True,
                         },
+                        {"field": "endpointHostName", "type": "host", "value": ep.name, "master": False},
                     ],
                     "riskLevel": risk,
                     "type": "preset",
@@ -154,16 +196,12 @@ def make_day(seed: int, day: date, per_day: int, now: datetime) -> list[dict[str
         out.append(
             {
                 "uuid": uuid,
-                "source": "endpointActivityData" if rng.random() < 0.85 else "detections",
+                "source": source,
                 "entityType": "endpoint",
-                "entityName": f"{detail['endpointHostName']}({detail['endpointIp'][0]})",
+                "entityName": f"{ep.name}({ep.ips[0]})",
                 "detectedDateTime": iso(detected),
                 "ingestedDateTime": iso(ingested),
-                "endpoint": {
-                    "endpointName": detail["endpointHostName"],
-                    "agentGuid": detail["endpointGuid"],
-                    "ips": detail["endpointIp"],
-                },
+                "endpoint": {"endpointName": ep.name, "agentGuid": ep.guid, "ips": ep.ips},
                 "filters": filters,
                 "detail": detail,
             }

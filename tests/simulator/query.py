@@ -22,62 +22,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from tests.simulator.data import FIELDS
+from tests.simulator.dictionary import EXTRA_API_FIELDS, fields
 
 MAX_LENGTH = 2048
-
-# Documented detections query fields that our records do not carry: valid in a query, never present.
-_DOCUMENTED = (
-    "shost",
-    "dhost",
-    "userDomain",
-    "peerIp",
-    "denyListIp",
-    "objectFileName",
-    "compressedFileName",
-    "attachmentFileName",
-    "filePathName",
-    "objectFilePath",
-    "objectRegistryData",
-    "objectRegistryKeyHandle",
-    "objectRegistryValue",
-    "suid",
-    "processFilePath",
-    "msgId",
-    "techniqueId",
-    "fullPath",
-    "parentFilePath",
-    "srcFilePath",
-    "deviceGUID",
-    "objectIp",
-    "objectPort",
-    "domainName",
-    "peerHost",
-    "httpReferer",
-    "objectHostName",
-    "msgUuid",
-    "fileHashSha256",
-)
-_HASH_PREFIXES = (
-    "processFileHash",
-    "objectFileHash",
-    "parentFileHash",
-    "srcFileHash",
-    "attachmentFileHash",
-    "compressedFileHash",
-)
-
-# Field name in a query -> path into the record.
-FIELD_PATHS: dict[str, tuple[str, ...]] = {name: (name,) for name in (*_DOCUMENTED, *FIELDS)}
-for _prefix in _HASH_PREFIXES:
-    for _algo in ("Md5", "Sha1", "Sha256"):
-        FIELD_PATHS[f"{_prefix}{_algo}"] = (_prefix, _algo)
-
-# Full-match (F) fields; everything else is a partial (P) match.
-INT_FIELDS = frozenset({"dpt", "spt", "processPid", "fileSize", "objectPort", "eventTime"})
-EXACT_FIELDS = INT_FIELDS | frozenset(
-    {"fileHash", "fileHashSha256"} | {f"{p}{a}" for p in _HASH_PREFIXES for a in ("Md5", "Sha1", "Sha256")}
-)
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,15 +37,31 @@ class Language:
     exact: frozenset[str]
 
 
-DETECTIONS = Language("detections", FIELD_PATHS, INT_FIELDS, EXACT_FIELDS)
-
-
 def language(
     name: str, fields: tuple[str, ...], ints: tuple[str, ...] = (), exact: tuple[str, ...] = ()
 ) -> Language:
     """A flat field table (every field is a top-level key); ``ints`` and ``exact`` are full matches."""
     names = (*fields, *ints, *exact)
     return Language(name, {f: (f,) for f in names}, frozenset(ints), frozenset(ints) | frozenset(exact))
+
+
+_NUMBERS = frozenset({"integer", "number"})
+_EXACT_SUFFIXES = ("Md5", "Sha1", "Sha256", "Md5s", "Sha1s", "Sha256s", "HashId", "Hash")
+
+
+def search_language(name: str, stream: str) -> Language:
+    """A search endpoint's fields from Trend's dictionary: numbers match as integers, hashes and ids
+    exactly (the reference's (F) fields), everything else as a case-insensitive substring (P)."""
+    known = fields(stream)
+    names = tuple(dict.fromkeys((*(f.name for f in known), *EXTRA_API_FIELDS[stream])))
+    ints = {f.name for f in known if f.json_types and f.json_types <= _NUMBERS}
+    if stream == "detections":
+        ints.add("eventTime")  # epoch ms in detections (an extra API field, not in the dictionary)
+    exact = {n for n in names if n.endswith(_EXACT_SUFFIXES) and n not in ints}
+    return language(name, names, tuple(sorted(ints)), tuple(sorted(exact)))
+
+
+DETECTIONS = search_language("detections", "detections")
 
 
 class QueryError(ValueError):

@@ -203,7 +203,7 @@ class World:
             detected_start = _dt(options.get("detected_start")) or detected_end - oat.MAX_DETECTED_RANGE
             return oat.select(self, (detected_start, detected_end), (lo, hi))
         if stream == "audit_logs":
-            return [r for r in self.audit if in_window(r["loggedDateTime"], lo, hi)]
+            return [r for r in self.audit if in_window(audit.logged_at(r), lo, hi)]
         if stream == "response_tasks":
             return response.select(self, lo, hi, "lastActionDateTime")
         if stream == "iam_accounts":

@@ -1,0 +1,163 @@
+"""Fill search records from Trend's field dictionary, so that the simulator serves the API's names and shapes.
+
+A record is a *core* built by its stream's generator (the coherent part the tests rely on: inventory hosts,
+IAM people, times, hostile strings) plus *extras*: a subset of the other dictionary fields its
+``productCode`` emits, with values from the fields' samples. :func:`finish` then keeps only the core
+fields that product emits and gives each ``dynamic`` field its shape (about one in four an array).
+
+Extras are precomputed once per (stream, product) as a small table of variants, so expanding a record
+costs a dict merge, not a walk over the dictionary: the load benchmark expands millions of records.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from tests.simulator.dictionary import EXTRA_API_FIELDS, Field, fields
+
+VARIANTS = 16  # extra-field subsets per product
+SHAPES = 4  # per variant, one table per dynamic-field phase: a dynamic field is an array in 1 of 4
+EXTRA_RANGE = (22, 46)  # extras per record, before the product's own limit
+ARRAY_SHARE = 1 / SHAPES
+
+Core = Callable[[int, tuple[int, str, int]], dict[str, Any]]
+
+
+def _phase(name: str) -> int:
+    """A stable per-field offset (Python's own str hash changes between processes)."""
+    return zlib.crc32(name.encode())
+
+
+@lru_cache(maxsize=16)
+def dynamic_names(stream: str) -> dict[str, int]:
+    """Dynamic field name -> its phase: the record bits that pick its shape."""
+    return {f.name: _phase(f.name) % 61 for f in fields(stream) if f.dynamic}
+
+
+@lru_cache(maxsize=128)
+def product_names(stream: str, product: str) -> frozenset[str]:
+    """Every name a record of ``product`` may carry: its fields, the ALL fields and the extra API fields."""
+    own = {f.name for f in fields(stream) if product in f.products or "ALL" in f.products}
+    return frozenset(own | set(EXTRA_API_FIELDS[stream]))
+
+
+def _plain(value: Any) -> Any:
+    """A sample's scalar form (an array sample gives its first element)."""
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _invented(field: Field, rng: random.Random) -> Any:
+    """A plausible value of the field's DL_Type, for fields the dictionary gives no sample of."""
+    kind = field.dl_type
+    if kind in ("int", "long"):
+        return rng.randrange(0, 70_000) if kind == "int" else 1_656_324_260_000 + rng.randrange(10**9)
+    if kind == "real":
+        return round(rng.uniform(0, 100), 2)
+    if kind == "bool":
+        return rng.random() < 0.5
+    return f"{field.name}-{rng.randrange(1, 40)}"
+
+
+def scalar_values(field: Field) -> tuple[Any, ...]:
+    """The scalar values a field takes: its non-null samples (array samples unwrapped)."""
+    return tuple(v for v in (_plain(s) for s in field.samples) if v is not None)
+
+
+def sample_value(field: Field, rng: random.Random, array: bool) -> Any:
+    """One value of ``field``: a sample when there is one; for a dynamic field an array if ``array``."""
+    values = scalar_values(field)
+    if not field.dynamic:
+        if field.samples and all(s is not None for s in field.samples):
+            return rng.choice(field.samples)
+        return rng.choice(values) if values else _invented(field, rng)
+    pick = (lambda: rng.choice(values)) if values else (lambda: _invented(field, rng))
+    if not array:
+        return pick()
+    out: list[Any] = []
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        value = pick()
+        if value not in out:
+            out.append(value)
+    return out
+
+
+@lru_cache(maxsize=128)
+def extra_table(
+    stream: str, product: str, owned: frozenset[str], keep: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], ...]:
+    """``VARIANTS * SHAPES`` extra-field dicts for ``product``: subsets of its fields the core does not own.
+
+    Variant ``v`` with shape ``s`` makes a dynamic field an array when ``(phase + s) % SHAPES == 0``: each
+    dynamic field is an array in exactly one of the four shapes of every variant that holds it.
+    """
+    pool = [
+        f for f in fields(stream) if (product in f.products or "ALL" in f.products) and f.name not in owned
+    ]
+    phases = dynamic_names(stream)
+    table: list[dict[str, Any]] = []
+    for v in range(VARIANTS):
+        rng = random.Random(f"visionone-extras:{stream}:{product}:{v}")
+        count = min(len(pool), rng.randrange(*EXTRA_RANGE))
+        chosen = sorted(rng.sample(range(len(pool)), count))
+        state = rng.getstate()
+        for s in range(SHAPES):
+            rng.setstate(state)  # the same values in every shape, only the arrays differ
+            table.append(
+                {
+                    pool[i].name: sample_value(
+                        pool[i],
+                        rng,
+                        pool[i].name not in keep and (phases.get(pool[i].name, 1) + s) % SHAPES == 0,
+                    )
+                    for i in chosen
+                }
+            )
+    return tuple(table)
+
+
+def shaped(value: Any, array: bool) -> Any:
+    """A dynamic core value in the chosen shape (a list's scalar form is its first element)."""
+    if isinstance(value, list):
+        if array:
+            return value
+        return value[0] if value else None
+    return [value] if array else value
+
+
+def finish(
+    stream: str, product: str, core: dict[str, Any], bits: int, keep: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The served record: the core fields ``product`` emits (dynamic ones shaped), then its extras.
+
+    ``keep`` names dynamic fields whose shape the source fixes (CloudTrail's JSON-text parts).
+    ``bits`` (128 random bits, independent of the core's choices) pick the extras' variant and the
+    dynamic fields' shapes.
+    """
+    allowed = product_names(stream, product)
+    dynamic = dynamic_names(stream)
+    record: dict[str, Any] = {}
+    for name, value in core.items():
+        if value is None or name not in allowed:
+            continue
+        phase = dynamic.get(name)
+        if phase is not None and name not in keep:
+            value = shaped(value, (bits >> phase) & 3 == 0)
+            if value is None:
+                continue
+        record[name] = value
+    owned = _OWNED.get(stream)
+    if owned is None:  # a stream's core always has the same keys (None where a value is absent)
+        owned = _OWNED[stream] = frozenset(core)
+    table = extra_table(stream, product, owned, keep)
+    if table:
+        record.update(table[(bits >> 64) % len(table)])
+    return record
+
+
+_OWNED: dict[str, frozenset[str]] = {}
