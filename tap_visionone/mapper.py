@@ -49,7 +49,8 @@ REPORT_SCHEMA: dict[str, t.Any] = {
         "LastLogon": {
             "type": ["string", "null"],
             "format": "date-time",
-            "description": "Last successful console logon in the input; null when none.",
+            "description": "Last successful console logon in the input, as ISO 8601 UTC (the audit log "
+            "writes `2022-02-24T07:29:48Z` or `2022-07-16 04:30:04`); null when none.",
         },
         "DaysInactive": {
             "type": ["integer", "null"],
@@ -167,8 +168,7 @@ class Account:
 
 @dataclass
 class Logon:
-    when: datetime
-    text: str  # loggedDateTime as received
+    when: datetime  # loggedDateTime, read as UTC whichever of its two forms the API wrote
 
 
 class InactiveAccounts:
@@ -219,7 +219,7 @@ class InactiveAccounts:
             return
         previous = self.last_logons.get(user)
         if previous is None or when > previous.when:
-            self.last_logons[user] = Logon(when, str(text))
+            self.last_logons[user] = Logon(when)
 
     def skip_reason(self, key: str, account: Account) -> str | None:
         """Why an account is left out of the report whatever its logons, or None."""
@@ -248,7 +248,7 @@ class InactiveAccounts:
                     "UserId": account.email,
                     "RoleName": account.role,
                     "RequestType": REQUEST_TYPE,
-                    "LastLogon": None if last is None else last.text,
+                    "LastLogon": None if last is None else format_api_time(last.when),
                     "DaysInactive": None if last is None else int((as_of - last.when) // timedelta(days=1)),
                 }
             )
