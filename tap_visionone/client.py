@@ -24,6 +24,7 @@ from tap_visionone.errors import (
     ForbiddenError,
     StreamFailedError,
 )
+from tap_visionone.table_versions import activate_version, begin_version
 from tap_visionone.windowed import (
     MAX_TRIES,
     PAGE_GATE,
@@ -283,6 +284,11 @@ class FullTableStream(VisionOneStream):
 
     Every run reads it all again, one page after another, through the same limiter and
     retries; a failure ends the run with one line naming the stream.
+
+    Each read is a new Singer table version: its RECORDs carry ``version`` and, once the last
+    page has been written, ``ACTIVATE_VERSION`` tells the target to replace the previous copy
+    with this one (`table_versions`). A read that fails or is cut short never activates, so the
+    target keeps the last complete copy.
     """
 
     replication_key = None
@@ -290,6 +296,7 @@ class FullTableStream(VisionOneStream):
     def read_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         self._stop = threading.Event()
         count = 0
+        version = begin_version(self)
         try:
             for record in super().read_records(context):
                 count += 1
@@ -306,3 +313,5 @@ class FullTableStream(VisionOneStream):
         except (RuntimeError, ValueError) as exc:
             raise StreamFailedError(f"{self.name}: {exc}") from None
         self.logger.info("%s: %d records", self.name, count)
+        if self.selected:
+            activate_version(self, version)

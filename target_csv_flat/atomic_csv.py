@@ -221,6 +221,16 @@ class AtomicCsvFile:
             self._begin()
         self.commit()
 
+    def replaced(self, header: list[str]) -> None:
+        """The real file was replaced whole by another writer (a table version, `versions`).
+
+        Later batches start from that file, whose header is `header`; a pending `replace` is done.
+        """
+        self.discard()
+        self.header = list(header)
+        self._disk_header = list(header)
+        self._replace_pending = False
+
     def discard(self) -> None:
         """Drop the open batch; the real file stays as it was."""
         out, temp = self._detach()

@@ -1,6 +1,6 @@
 """The CSV sink: one file per stream, one flattened row per record, each batch made visible atomically.
 
-- `setup()` (main thread, once per SCHEMA) claims the stream's file (an `AtomicCsvFile` that the
+- `setup()` (main thread, once per SCHEMA) claims the stream's file (a `StreamFile` that the
   stream's sinks share for the whole run), grows its header to the union with this schema's columns
   and compiles the row builder for that header (`flatten.compile_row_builder`).
 - `process_record()` (main thread) builds the record's row and appends it at once to the batch's
@@ -22,6 +22,8 @@
 - Fields the schema does not declare go to the `_extra` JSON column; the first time a field name
   is seen in a stream, a warning names it.
 - Records that break the schema: `on_invalid_record` (see `rejects`).
+- Records with a Singer table `version` (full-table streams) are staged and replace the file when
+  their version is activated (`ACTIVATE_VERSION`, see `versions`); records without one are appended.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from pathlib import Path
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
-from target_csv_flat.atomic_csv import AtomicCsvFile, read_header, remove_stale_temps
+from target_csv_flat.atomic_csv import read_header, remove_stale_temps
 from target_csv_flat.errors import MissingKeyError, OutputError, RecordError, SettingsError
 from target_csv_flat.flatten import Column, compile_row_builder, flatten_schema, header, union_header
 from target_csv_flat.local_time import LocalClock, load_zone
@@ -43,6 +45,7 @@ from target_csv_flat.naming import file_name, safe_stream_name
 from target_csv_flat.rejects import Quarantine, describe, invalid_field, record_key
 from target_csv_flat.safety import guard_header
 from target_csv_flat.validation import FastValidator
+from target_csv_flat.versions import StreamFile
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,11 +60,13 @@ _NUMBERS = frozenset({int, float, decimal.Decimal})
 
 @dataclass
 class OutputRun:
-    """What the sinks of one target run share: the start time and the files opened so far."""
+    """What the sinks of one target run share: the start time, the files opened so far, the input."""
 
     started_at: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
-    files: dict[Path, AtomicCsvFile] = field(default_factory=dict)
+    files: dict[Path, StreamFile] = field(default_factory=dict)
     owners: dict[Path, str] = field(default_factory=dict)  # file -> stream that writes it
+    record_version: int | None = None  # `version` of the RECORD message being processed
+    end_of_input: bool = False  # the whole input was read (not: a signal stopped the target)
 
     def discard_all(self) -> None:
         """Drop every open batch (the run is failing): the real files keep their committed rows."""
@@ -112,7 +117,8 @@ class CsvSink(BatchSink):
             self.output_run.started_at,
         )
         self.quarantine = Quarantine(self.output_path, safe_stream_name(stream_name))
-        self.output: AtomicCsvFile | None = None
+        self.output: StreamFile | None = None
+        self.versions: bool = self.process_activate_version_messages is not False
         self.layout: list[str] = []  # the header this sink's rows are built for
         self.extra_name = header(self.columns)[-1]
         self._build_row: Callable[[dict], tuple] | None = None
@@ -238,7 +244,7 @@ class CsvSink(BatchSink):
             self._set_sort_index(names, written)
         self.logger.info("Writing stream '%s' to %s", self.stream_name, self.file)
 
-    def _open_output(self, claim: Path) -> AtomicCsvFile:
+    def _open_output(self, claim: Path) -> StreamFile:
         self.file.parent.mkdir(parents=True, exist_ok=True)
         removed = remove_stale_temps(self.file)
         if removed:
@@ -249,8 +255,12 @@ class CsvSink(BatchSink):
                 ", ".join(p.name for p in removed),
             )
         existing = read_header(self.file, self.encoding) if self.overwrite_behavior == "append" else None
-        output = AtomicCsvFile(
-            self.file, self.encoding, existing, replace=self.overwrite_behavior == "replace"
+        output = StreamFile(
+            self.file,
+            self.encoding,
+            existing,
+            replace=self.overwrite_behavior == "replace",
+            log=self.logger,
         )
         self.output_run.files[claim] = output
         self.output_run.owners[claim] = self.stream_name
@@ -274,29 +284,33 @@ class CsvSink(BatchSink):
             self._rejected = False
             return
         row = self._build_row(record)  # type: ignore[misc]
+        version = self.output_run.record_version if self.versions else None
         if self._sort_index is not None:
-            context.setdefault("rows", []).append(row)
+            context.setdefault("rows", {}).setdefault(version, []).append(row)
             return
         try:
-            self.output.write_row(row, self.layout)  # type: ignore[union-attr]
+            self.output.write_row(row, self.layout, version)  # type: ignore[union-attr]
         except OSError as exc:
             raise self._write_failed(exc) from exc
 
     def process_batch(self, context: dict) -> None:
-        """Write held rows (sorted) and BATCH-message records, then move the batch into the real file."""
-        rows: list[tuple] = context.get("rows") or []
+        """Write held rows (sorted) and BATCH-message records, then move the batch into the real file.
+
+        Held rows are grouped by table version; rows of a version not yet activated stay staged.
+        """
+        held: dict[int | None, list[tuple]] = context.get("rows") or {}
         records = context.get("records")
-        if records:  # BATCH messages: the SDK passes raw records
+        if records:  # BATCH messages: the SDK passes raw records (they carry no version)
             build = self._build_row
-            rows = rows + [build(r) for r in records]  # type: ignore[misc]
+            held.setdefault(None, []).extend(build(r) for r in records)  # type: ignore[misc]
         output = self.output
         assert output is not None
         try:
-            if rows:
+            for version, rows in held.items():
                 if self._sort_index is not None:
                     index = self._sort_index
                     rows.sort(key=lambda row: sort_key(row[index]))
-                output.write_rows(rows, self.layout)
+                output.write_rows(rows, self.layout, version)
             pending = output.rows_pending
             output.commit()
         except OSError as exc:
@@ -308,10 +322,22 @@ class CsvSink(BatchSink):
         """End of the stream: commit what is open; a stream without rows still gets its header."""
         if self.output is not None:
             try:
-                self.output.finish()
+                self.output.finish(end_of_input=self.output_run.end_of_input)
             except OSError as exc:
                 raise self._write_failed(exc) from exc
         super().clean_up()
+
+    def activate_version(self, new_version: int) -> None:
+        """`ACTIVATE_VERSION`: the file becomes exactly the rows of `new_version` (see `versions`).
+
+        The target has drained every sink first, so rows held for `sort_by` are staged already.
+        """
+        if self.output is None:
+            return
+        try:
+            self.output.activate(new_version)
+        except OSError as exc:
+            raise self._write_failed(exc) from exc
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ written and invalid records under `on_invalid_record: fail`. The SDK's own recor
 (`flattening_enabled`) is not offered and is switched off: this target flattens itself
 (`flatten.py`), by `flattening_max_depth` and `flattening_separator`, which keep the SDK's names and
 meaning. If the run fails, the batches being written are discarded (`MessageReader`), so the files
-keep only complete, committed batches.
+keep only complete, committed batches. Singer table versions (`ACTIVATE_VERSION`, sent by taps for
+full-table streams) replace a stream's file with the activated version's rows (`versions`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import click
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities
-from singer_sdk.io_base import SingerReader
+from singer_sdk.io_base import SingerMessageType, SingerReader
 from singer_sdk.mapper import PluginMapper
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
@@ -47,14 +48,30 @@ class MessageReader(SingerReader):
 
     Same result as the SDK's `deserialize_json` (floats become `Decimal`), same error on bad JSON.
     `on_failure` lets the target drop its open batches when any message makes the run fail.
+    `output_run` receives each RECORD's table `version` (the SDK hands sinks the record alone), and
+    `on_activate_version` handles ACTIVATE_VERSION instead of the SDK's handler. Both go through
+    the callbacks this reader is given, so no private member of the SDK is involved.
     """
 
     _decode = json.JSONDecoder(parse_float=decimal.Decimal).decode
     on_failure: Callable[[], None] | None = None
     """Called when processing stops on an exception (the target discards open batches)."""
+    output_run: OutputRun | None = None
+    on_activate_version: Callable[[dict], None] | None = None
 
     def process_lines(self, file_input: t.IO[str] | None, callbacks: dict) -> t.Counter[str]:
         """The SDK's loop; on any exception, `on_failure` runs before the exception goes on."""
+        callbacks = dict(callbacks)
+        run, process_record = self.output_run, callbacks.get(SingerMessageType.RECORD)
+        if run is not None and process_record is not None:
+
+            def record_with_version(message: dict) -> None:
+                run.record_version = message.get("version")
+                process_record(message)
+
+            callbacks[SingerMessageType.RECORD] = record_with_version
+        if self.on_activate_version is not None:
+            callbacks[SingerMessageType.ACTIVATE_VERSION] = self.on_activate_version
         try:
             return super().process_lines(file_input, callbacks)
         except BaseException:
@@ -86,6 +103,35 @@ class TargetCsvFlat(Target):
         if full:
             self._full_batch_committed = True
 
+    def activate_version(self, message: dict) -> None:
+        """ACTIVATE_VERSION: the stream's file becomes exactly that version's rows (`versions`).
+
+        Every sink is drained first, so the version's rows held for `sort_by`, or by a sink that a
+        schema change replaced, are staged before the version is settled. Unlike the SDK's handler,
+        no warning about `_sdc_*` metadata columns: this target does not need them.
+        """
+        self.message_reader.assert_line_requires(message, requires={"stream", "version"})
+        stream, version = message["stream"], message["version"]
+        stream_maps = self.mapper.stream_maps.get(stream)
+        if not stream_maps:
+            self.logger.warning("ACTIVATE_VERSION for stream '%s' before its SCHEMA: ignored", stream)
+            return
+        self.drain_all()
+        for stream_map in stream_maps:
+            sink = self.get_sink(stream_map.stream_alias)
+            if sink.process_activate_version_messages is False:
+                self.logger.info(
+                    "ACTIVATE_VERSION for '%s' ignored (process_activate_version_messages is false)",
+                    stream_map.stream_alias,
+                )
+                continue
+            sink.activate_version(version)
+
+    def process_endofpipe(self) -> None:
+        """The whole input was read: versions announced before their rows may now be committed."""
+        self.output_run.end_of_input = True
+        super().process_endofpipe()
+
     def _handle_max_record_age(self) -> None:
         """After a full batch, commit every sink and emit STATE (``drain_all``).
 
@@ -101,6 +147,7 @@ class TargetCsvFlat(Target):
 
     capabilities: t.ClassVar[list] = [
         PluginCapabilities.ABOUT,
+        PluginCapabilities.ACTIVATE_VERSION,
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.STRUCTURED_LOGGING,
         TargetCapabilities.VALIDATE_RECORDS,
@@ -158,7 +205,21 @@ class TargetCsvFlat(Target):
                 "`append`: rows are added to an existing file in its column order, its header is "
                 "never repeated (columns it lacks are added by rewriting it, old rows get empty "
                 "cells); `replace`: the run's first batch replaces the file, later batches of the "
-                "same run append."
+                "same run append. Either way, a stream sent as Singer table versions (full-table "
+                "streams: records with a `version`, then ACTIVATE_VERSION) is replaced whole by each "
+                "activated version, so the file holds one copy of the table, not one per run."
+            ),
+        ),
+        th.Property(
+            "process_activate_version_messages",
+            th.BooleanType,
+            default=True,
+            description=(
+                "Honour Singer table versions: rows of a version are staged beside the file, which "
+                "an ACTIVATE_VERSION sent after them replaces atomically (sent before them, as "
+                "Singer SDK taps do: at the end of the input); a version never activated is dropped "
+                "with a warning and the file keeps its previous rows. false: every record is "
+                "appended, versions are ignored."
             ),
         ),
         th.Property(
@@ -241,6 +302,8 @@ class TargetCsvFlat(Target):
             self._check_settings()
         if isinstance(self.message_reader, MessageReader):
             self.message_reader.on_failure = self.output_run.discard_all
+            self.message_reader.output_run = self.output_run
+            self.message_reader.on_activate_version = self.activate_version
 
     def setup_mapper(self) -> None:
         """Stream maps work as usual; the SDK's record flattening stays off (we flatten ourselves)."""

@@ -4,8 +4,9 @@ The real console script runs as a subprocess on a large input with small batches
 it is killed at seeded random moments, and after each kill the file must parse, every row must
 have the header's width, the file must end on a line end, its data rows must be whole batches of
 the input (a prefix of it), and an appending rerun must complete and clean up. STATE lines on
-stdout must only ever follow rows that are already in the real file. Below those, the file object
-itself (`AtomicCsvFile`) is checked step by step.
+stdout must only ever follow rows that are already in the real file. A stream sent as a Singer
+table version, killed the same way, leaves either the previous copy or the whole new one. Below
+those, the file object itself (`AtomicCsvFile`) is checked step by step.
 """
 
 from __future__ import annotations
@@ -56,18 +57,24 @@ def record(i: int, prefix: str) -> dict:
     }
 
 
-def write_input(path: Path, count: int, prefix: str) -> Path:
-    """SCHEMA, `count` RECORDs and a STATE after every BATCH records: `{"rows": records so far}`."""
+def write_input(path: Path, count: int, prefix: str, version: int | None = None) -> Path:
+    """SCHEMA, `count` RECORDs and a STATE after every BATCH records: `{"rows": records so far}`.
+
+    With `version`: the RECORDs carry it, and ACTIVATE_VERSION follows the last one.
+    """
     dumps = json.JSONEncoder(ensure_ascii=False).encode
+    tag = {} if version is None else {"version": version}
     with path.open("w", encoding="utf-8") as out:
         out.write(
             dumps({"type": "SCHEMA", "stream": STREAM, "schema": SCHEMA, "key_properties": ["id"]}) + "\n"
         )
         for i in range(count):
-            out.write(dumps({"type": "RECORD", "stream": STREAM, "record": record(i, prefix)}) + "\n")
+            out.write(dumps({"type": "RECORD", "stream": STREAM, "record": record(i, prefix), **tag}) + "\n")
             if (i + 1) % BATCH == 0 or i + 1 == count:
                 state = {"type": "STATE", "value": {"bookmarks": {STREAM: {"rows": i + 1}}}}
                 out.write(dumps(state) + "\n")
+        if version is not None:
+            out.write(dumps({"type": "ACTIVATE_VERSION", "stream": STREAM, "version": version}) + "\n")
     return path
 
 
@@ -183,6 +190,39 @@ def test_sigkill_at_random_moments_never_leaves_a_torn_file(
         assert [r[0] for r in rows[-SMALL:]] == [f"s-{i}" for i in range(SMALL)]
         assert temp_files(csv_path) == []
     assert partial_kills, "no kill landed between two batch ends"
+
+
+def test_sigkill_during_a_table_version_leaves_the_previous_or_the_whole_new_copy(
+    work: Path, env: dict[str, str]
+) -> None:
+    small = write_input(work / "small-v1.jsonl", SMALL, "s", version=1)
+    big = write_input(work / "big-v2.jsonl", RECORDS, "r", version=2)
+    config, csv_path = config_file(work, "version-whole")
+    began = time.monotonic()
+    run_to_end(config, small, env)
+    previous = csv_path.read_bytes()
+    full_run = time.monotonic() - began
+    run_to_end(config, big, env)
+    new = [r[0] for r in whole_rows(csv_path)]
+    assert new == [f"r-{i}" for i in range(RECORDS)]  # one copy: version 1's rows are gone
+
+    rng = random.Random(20250101)
+    outcomes = []
+    for kill in range(5):
+        config, csv_path = config_file(work, f"version-kill-{kill}")
+        csv_path.parent.mkdir()
+        csv_path.write_bytes(previous)
+        proc = start(config, big, env)
+        time.sleep(rng.uniform(full_run / 2, full_run * 2))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        rows = [r[0] for r in whole_rows(csv_path)]
+        assert csv_path.read_bytes() == previous or rows == new, f"{len(rows)} rows: neither copy"
+        outcomes.append(csv_path.read_bytes() == previous)
+        run_to_end(config, small, env)  # the next run activates its own version and cleans up
+        assert csv_path.read_bytes() == previous
+        assert temp_files(csv_path) == []
+    assert any(outcomes), "no kill landed before the activation"
 
 
 def test_state_lines_only_follow_rows_already_in_the_file(

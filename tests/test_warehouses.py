@@ -3,6 +3,7 @@
 Each test loads a range, then runs again incrementally from a bookmark rewound by half a day, so
 the second run's windows overlap rows already loaded (as after a crash mid-window). The table must
 then hold exactly the simulator's records for the whole range: none missing, no primary key twice.
+Full-table streams loaded twice (an API key deleted in between) must hold the current list once.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from tests.postgres_server import PostgresServer
@@ -21,11 +23,21 @@ FIRST_END, SECOND_END = "2024-10-03T00:00:00Z", "2024-10-04T00:00:00Z"
 REWOUND_BOOKMARK = 1727870400000  # 2024-10-02T12:00:00Z: half a day before the first run's end
 
 
+def loader_settings(name: str) -> dict:
+    """A loader's settings with the values meltano.yml gives them."""
+    project = yaml.safe_load((Path(__file__).parent.parent / "meltano.yml").read_text())
+    loader = next(p for p in project["plugins"]["loaders"] if p["name"] == name)
+    return {s["name"]: s["value"] for s in loader["settings"] if "value" in s}
+
+
 def duckdb_settings() -> dict:
     """target-duckdb's settings as meltano.yml gives them (add_metadata_columns is load-bearing)."""
-    project = yaml.safe_load((Path(__file__).parent.parent / "meltano.yml").read_text())
-    loader = next(p for p in project["plugins"]["loaders"] if p["name"] == "target-duckdb")
-    return {s["name"]: s["value"] for s in loader["settings"] if "value" in s}
+    return loader_settings("target-duckdb")
+
+
+def postgres_settings(server: PostgresServer, database: str) -> dict:
+    """target-postgres's settings as meltano.yml gives them (load_method, hard_delete), on `server`."""
+    return {**loader_settings("target-postgres"), **server.target_config(database, "visionone")}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +86,7 @@ def test_postgres_incremental_load_with_overlap(
     tmp_path: Path, postgres: PostgresServer, warehouse_sim: Simulator
 ) -> None:
     database = postgres.create_database("visionone")
-    config = {**postgres.target_config(database, "visionone"), "load_method": "upsert"}
+    config = postgres_settings(postgres, database)
     load_twice_with_overlap(tmp_path, warehouse_sim, "target-postgres", config)
     expected = warehouse_sim.detection_ids("2024-10-01", SECOND_END)
     with postgres.connect(database) as conn:
@@ -130,7 +142,7 @@ def test_every_stream_loads_into_postgres(
     tmp_path: Path, postgres: PostgresServer, warehouse_sim: Simulator
 ) -> None:
     database = postgres.create_database("everything")
-    config = {**postgres.target_config(database, "visionone"), "load_method": "upsert"}
+    config = postgres_settings(postgres, database)
     load_every_stream(tmp_path, warehouse_sim, "target-postgres", config)
     with postgres.connect(database) as conn:
         for stream, count in expected_counts(warehouse_sim).items():
@@ -155,3 +167,75 @@ def test_every_stream_loads_into_duckdb(tmp_path: Path, warehouse_sim: Simulator
         for stream, count in expected_counts(warehouse_sim).items():
             loaded = conn.execute(f"SELECT count(*) FROM visionone.{stream}").fetchone()[0]
             assert loaded == count, stream
+
+
+# --------------------------------------------------------------------------- full-table streams, twice
+
+FULL_TABLE_KEYS = {"iam_accounts": "id", "api_keys": "id", "endpoints": "agentGuid"}
+
+
+def load_full_tables_twice(tmp_path: Path, target: str, target_config: dict) -> tuple[Simulator, str]:
+    """Two runs of the full-table streams; between them an administrator deletes one API key."""
+    sim = Simulator(seed=22, scale=100, start="2024-10-01", days=1, api_key="warehouse-key").start()
+    streams = list(FULL_TABLE_KEYS)
+    try:
+        first = run_pipeline(
+            tmp_path, tap_config(sim, EVERY_STREAM_END), target, target_config, streams=streams
+        )
+        assert first.tap_returncode == 0 and first.target_returncode == 0, first.target_stderr[-3000:]
+        deleted = sim.expected("api_keys")[0]["id"]
+        answer = requests.post(
+            f"{sim.base_url}/v3.0/iam/apiKeys/delete",
+            json=[{"id": deleted}],
+            headers={"Authorization": "Bearer warehouse-key"},
+            timeout=10,
+        )
+        assert answer.status_code == 207, answer.text
+        second = run_pipeline(
+            tmp_path, tap_config(sim, EVERY_STREAM_END), target, target_config, streams=streams
+        )
+        assert second.tap_returncode == 0 and second.target_returncode == 0, second.target_stderr[-3000:]
+    finally:
+        sim.stop()
+    return sim, deleted
+
+
+def test_full_table_streams_loaded_twice_into_postgres_hold_one_live_copy(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    database = postgres.create_database("fulltable")
+    sim, deleted = load_full_tables_twice(tmp_path, "target-postgres", postgres_settings(postgres, database))
+    with postgres.connect(database) as conn:
+        for stream, key in FULL_TABLE_KEYS.items():
+            expected = {r[key] for r in sim.expected(stream)}
+            total, distinct, live = conn.execute(
+                f'SELECT count(*), count(DISTINCT "{key}"), count(*) FILTER (WHERE _sdc_deleted_at IS NULL) '
+                f"FROM visionone.{stream}"
+            ).fetchone()
+            assert total == distinct == live == len(expected), stream
+            assert {r[0] for r in conn.execute(f'SELECT "{key}" FROM visionone.{stream}')} == expected
+        versions = conn.execute(
+            "SELECT count(DISTINCT _sdc_table_version) FROM visionone.iam_accounts"
+        ).fetchone()
+        assert versions == (1,)  # the second run's version only
+        gone = conn.execute("SELECT count(*) FROM visionone.api_keys WHERE id = %s", [deleted]).fetchone()
+        assert gone == (0,)
+
+
+def test_full_table_streams_loaded_twice_into_duckdb_keep_one_row_per_key(tmp_path: Path) -> None:
+    """target-duckdb ignores ACTIVATE_VERSION: upserts on the key keep one copy, deleted rows stay."""
+    import duckdb
+
+    path = tmp_path / "fulltable.duckdb"
+    sim, deleted = load_full_tables_twice(
+        tmp_path, "target-duckdb", {**duckdb_settings(), "filepath": str(path)}
+    )
+    with duckdb.connect(str(path), read_only=True) as conn:
+        for stream, key in FULL_TABLE_KEYS.items():
+            expected = {r[key] for r in sim.expected(stream)}
+            total, distinct = conn.execute(
+                f'SELECT count(*), count(DISTINCT "{key}") FROM visionone.{stream}'
+            ).fetchone()
+            assert total == distinct == len(expected) + (stream == "api_keys"), stream
+        kept = conn.execute("SELECT count(*) FROM visionone.api_keys WHERE id = ?", [deleted]).fetchone()
+        assert kept == (1,)
