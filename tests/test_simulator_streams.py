@@ -543,12 +543,16 @@ def test_audit_rules(sim: Simulator) -> None:
     assert call(sim, spec, params={"startDateTime": oldest}).status_code == 200
     assert "180 days" in error_of(call(sim, spec, params={"startDateTime": "2024-04-06T23:59:59Z"}))
     for name, value in (
-        ("orderBy", "accessType asc"),
+        ("orderBy", "category asc"),  # the reference orders by loggedDateTime, accessType, ingestedDateTime
         ("labels", "some"),
         ("dateTimeTarget", "createdDateTime"),
     ):
         assert name in error_of(call(sim, spec, params={name: value}))
     assert "category" in error_of(call(sim, spec, params={}, flt="activity eq 'Log on'"))
+    by_access = call(sim, spec, params={"startDateTime": oldest, "orderBy": "accessType asc", "top": 200})
+    by_access = by_access.json()
+    access = [i["accessType"] for i in by_access["items"]]
+    assert access == sorted(access) and len(access) == 200
     body = call(sim, spec, params={"startDateTime": oldest, "labels": "all"}).json()
     assert body["labels"] and set(body) == {"items", "nextLink", "labels"}
     assert call(sim, spec, params={"labels": "none"}).json()["labels"] == {}

@@ -34,7 +34,9 @@ TOPS = (50, 100, 200)
 RETENTION = timedelta(days=180)
 SPAN = timedelta(days=170)
 TARGETS = ("loggedDateTime", "ingestedDateTime")
-ORDERS = ("loggedDateTime asc", "loggedDateTime desc", "ingestedDateTime asc", "ingestedDateTime desc")
+# the reference's orderBy fields, each ascending or descending
+ORDER_FIELDS = ("loggedDateTime", "accessType", "ingestedDateTime")
+ORDERS = tuple(f"{field} {way}" for field in ORDER_FIELDS for way in ("asc", "desc"))
 LABELS = ("none", "matched", "all")
 FILTER = odata.fields("loggedUser", "loggedRole", "accessType", "category", "activity", "result")
 LOGON = "Logon and Logoff"
@@ -272,7 +274,7 @@ def list_logs(world: Any, call: Call) -> dict[str, Any]:
 
     def compute() -> list[dict[str, Any]]:
         rows = [r for r in world.audit if in_window(normalized(r[target]), start, end) and parsed.matches(r)]
-        rows.sort(key=lambda r: normalized(r[order_field]), reverse=direction == "desc")
+        rows.sort(key=lambda r: (normalized(r[order_field]), logged_at(r)), reverse=direction == "desc")
         return rows
 
     rows = world.audit_queries.get((text, start, end, target, order), compute)

@@ -27,10 +27,122 @@ ORDER_FIELDS = (
     "eppAgentLastConnectedDateTime",
     "eppAgentLastScannedDateTime",
 )
+# The reference's ``select`` names: top-level fields, and eppAgent* / edrSensor* for fields of those objects.
+SELECT_FIELDS = (
+    "endpointName",
+    "osName",
+    "type",
+    "ipAddresses",
+    "isolationStatus",
+    "osPlatform",
+    "osVersion",
+    "osKernelVersion",
+    "osArchitecture",
+    "cpuArchitecture",
+    "displayName",
+    "agentGuid",
+    "lastLoggedOnUser",
+    "lastUsedIp",
+    "serviceGatewayOrProxy",
+    "serialNumber",
+    "versionControlPolicy",
+    "agentUpdatePolicy",
+    "agentUpdateStatus",
+    "creditAllocatedLicenses",
+    "securityPolicy",
+    "securityPolicyOverriddenStatus",
+    "eppAgentComponentVersion",
+    "eppAgentComponentUpdatePolicy",
+    "eppAgentComponentUpdateStatus",
+    "eppAgentProtectionManager",
+    "eppAgentEndpointGroup",
+    "eppAgentStatus",
+    "eppAgentPolicyName",
+    "eppAgentVersion",
+    "eppAgentLastConnectedDateTime",
+    "eppAgentLastScannedDateTime",
+    "eppAgentInstalledComponentIds",
+    "eppAgentPatterns",
+    "edrSensorEndpointGroup",
+    "edrSensorVersion",
+    "edrSensorComponentUpdatePolicy",
+    "edrSensorComponentUpdateStatus",
+    "edrSensorConnectivity",
+    "edrSensorLastConnectedDateTime",
+    "edrSensorStatus",
+    "edrSensorAdvancedRiskTelemetryStatus",
+    "edrSensorPatterns",
+)
+SELECT_MAX_LENGTH = 128
+FILTER_MAX_LENGTH = 1024
+_EPP_FEATURES = (
+    "AntiMalwareScans",
+    "BehaviorMonitoring",
+    "PredictiveMachineLearning",
+    "WebReputation",
+    "SuspiciousConnectionSettings",
+    "VulnerabilityProtection",
+    "DeviceControl",
+    "ApplicationControl",
+    "Firewall",
+    "IntegratedEndpointSensor",
+    "DataLossPrevention",
+    "SmartFeedback",
+    "AntiMalware",
+    "ActivityMonitoring",
+    "IntrusionPreventionSystem",
+    "LogInspection",
+    "IntegrityMonitoring",
+    "AgentSelfProtection",
+    "SAPScanner",
+    "SecurityAgentPasswordUnlock",
+)
+
+
+def _path(name: str) -> tuple[str, ...]:
+    """Where a reference field name lives in a record (``eppAgentPolicyName`` -> eppAgent.policyName)."""
+    for parent in ("eppAgent", "edrSensor"):
+        if name.startswith(parent) and len(name) > len(parent):
+            rest = name[len(parent) :]
+            return parent, rest[0].lower() + rest[1:]
+    return (name,)
+
+
+# TMV1-Filter fields of the reference (``hassubset()`` on creditAllocatedLicenses is not simulated;
+# availableActions / securityDeployment are accepted but match nothing, as they are not in records).
 FILTER = {
-    **odata.fields("endpointName", "agentGuid", "type", "osName", "osPlatform", "isolationStatus"),
-    "edrSensorStatus": odata.key("edrSensor", "status"),
-    "eppAgentStatus": odata.key("eppAgent", "status"),
+    name: odata.key(*_path(name))
+    for name in (
+        "endpointName",
+        "agentGuid",
+        "type",
+        "osName",
+        "osPlatform",
+        "osArchitecture",
+        "isolationStatus",
+        "serviceGatewayOrProxy",
+        "versionControlPolicy",
+        "agentUpdateStatus",
+        "agentUpdatePolicy",
+        "creditAllocatedLicenses",
+        "securityPolicy",
+        "securityPolicyOverriddenStatus",
+        "edrSensorStatus",
+        "edrSensorConnectivity",
+        "edrSensorAdvancedRiskTelemetryStatus",
+        "edrSensorComponentUpdatePolicy",
+        "edrSensorComponentUpdateStatus",
+        "eppAgentStatus",
+        "eppAgentProtectionManager",
+        "eppAgentEndpointGroup",
+        "eppAgentPolicyName",
+        "eppAgentComponentVersion",
+        "eppAgentComponentUpdatePolicy",
+        "eppAgentComponentUpdateStatus",
+        *(f"eppAgent{feature}" for feature in _EPP_FEATURES),
+        "availableActions",
+        "securityDeployment",
+    )
 }
 _ORDER_PATHS = {
     "agentGuid": ("agentGuid",),
@@ -187,9 +299,10 @@ def list_endpoints(world: Any, call: Call) -> dict[str, Any]:
     top = check_top(call.params, TOPS, 100)
     order_text = call.params.get("orderBy", "agentGuid")
     order = order_by(order_text, ORDER_FIELDS, default_direction="asc")
+    select = _select(call.params.get("select"))
     text = call.header("TMV1-Filter")
     try:
-        parsed = odata.parse(text, FILTER, "endpoint")
+        parsed = odata.parse(text, FILTER, "endpoint", FILTER_MAX_LENGTH)
     except odata.FilterError as exc:
         raise bad_request(f"Invalid TMV1-Filter: {exc}.") from None
     rows = [r for r in world.endpoints if parsed.matches(r)]
@@ -202,9 +315,35 @@ def list_endpoints(world: Any, call: Call) -> dict[str, Any]:
         if name in call.params:
             link_params[name] = call.params[name]
     chunk, link = page(call.pager, call.path, rows, top, call.params, link_params, text, "TMV1-Filter")
-    select = [f.strip() for f in call.params.get("select", "").split(",") if f.strip()]
-    items = [{k: v for k, v in r.items() if k in select or k == "agentGuid"} if select else r for r in chunk]
+    items = [_selected(r, select) for r in chunk] if select else list(chunk)
     return listing(items, link, totalCount=len(rows), count=len(chunk))
+
+
+def _select(text: str | None) -> list[tuple[str, ...]]:
+    """The record paths ``select`` names (agentGuid always); 400 for a name or length the API refuses."""
+    if text is None:
+        return []
+    if len(text) > SELECT_MAX_LENGTH:
+        raise bad_request(f"Invalid value for select: it is longer than {SELECT_MAX_LENGTH} characters.")
+    names = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [n for n in names if n not in SELECT_FIELDS]
+    if unknown or not names:
+        raise bad_request(
+            f"Invalid value for select: '{text}'. Use comma-separated fields of: {', '.join(SELECT_FIELDS)}."
+        )
+    return [("agentGuid",), *(_path(n) for n in names)]
+
+
+def _selected(record: dict[str, Any], paths: list[tuple[str, ...]]) -> dict[str, Any]:
+    """The record with only the selected fields, in record order (objects keep only their selected keys)."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        inner = [p[1] for p in paths if p[0] == key and len(p) == 2]
+        if (key,) in paths:
+            out[key] = value
+        elif inner and isinstance(value, dict):
+            out[key] = {k: v for k, v in value.items() if k in inner}
+    return out
 
 
 # -- GET /v3.0/eiqs/endpoints: the legacy endpoint search (pytmv1's endpoint.list_data) --------------------
@@ -266,7 +405,7 @@ def list_eiqs(world: Any, call: Call) -> dict[str, Any]:
     if text is None or not text.strip():
         raise bad_request("TMV1-Query header is required (e.g. agentGuid eq '...' or endpointName eq '...').")
     try:
-        parsed = odata.parse(text, EIQS_FILTER, "endpoint")
+        parsed = odata.parse(text, EIQS_FILTER, "endpoint", FILTER_MAX_LENGTH)
     except odata.FilterError as exc:
         raise bad_request(f"Invalid TMV1-Query: {exc}.") from None
     rows = [r for r in (eiqs_record(e) for e in world.endpoints) if parsed.matches(r)]

@@ -189,7 +189,7 @@ def api_keys(seed: int, now: datetime) -> tuple[dict[str, Any], ...]:
 def _filtered(call: Call, rows: Any, known: odata.Fields) -> tuple[list[dict[str, Any]], str | None]:
     text = call.header("TMV1-Filter")
     try:
-        parsed = odata.parse(text, known, "endpoint", 256 if call.path == ACCOUNTS_PATH else 5000)
+        parsed = odata.parse(text, known, "endpoint", 256 if call.path == ACCOUNTS_PATH else 1024)
     except odata.FilterError as exc:
         raise bad_request(f"Invalid TMV1-Filter: {exc}.") from None
     return [r for r in rows if parsed.matches(r)], text

@@ -42,6 +42,7 @@ MAX_LAG = timedelta(hours=10)
 TARGETS = ("createdDateTime", "lastActionDateTime")
 TASK_FILTER = odata.fields("id", "status", "action", "account")
 SCRIPT_FILTER = odata.fields("fileName", "fileType")
+FILTER_MAX_LENGTH = 2048  # the ``filter`` parameter of both endpoints
 _STATUSES = ("succeeded",) * 6 + ("failed", "rejected", "canceled", "queued", "running", "pendingApproval")
 _ENDPOINT_ACTIONS = ("isolate", "restoreIsolate", "collectFile", "terminateProcess", "runCustomScript")
 _ACTIONS = (
@@ -200,7 +201,7 @@ def select(world: Any, start: datetime | None, end: datetime | None, target: str
 def _filter(call: Call, known: odata.Fields) -> tuple[odata.Filter, str | None]:
     text = call.params.get("filter")
     try:
-        return odata.parse(text, known, "endpoint"), text
+        return odata.parse(text, known, "endpoint", FILTER_MAX_LENGTH), text
     except odata.FilterError as exc:
         raise bad_request(f"Invalid value for filter: {exc}.") from None
 

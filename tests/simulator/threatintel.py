@@ -35,7 +35,9 @@ TOPS = (50, 100, 200)
 TYPES = ("url", "domain", "ip", "senderMailAddress", "fileSha1", "fileSha256")
 _VALUE_FIELDS = odata.fields("type", *TYPES)
 SUSPICIOUS_FILTER = {**_VALUE_FIELDS, **odata.fields("scanAction", "riskLevel")}
-EXCEPTION_FILTER = _VALUE_FIELDS
+EXCEPTION_FILTER = SUSPICIOUS_FILTER  # the reference lists the same fields (exceptions carry no scanAction)
+FILTER_MAX_LENGTH = 4000
+ORDER_MAX_LENGTH = 30
 SUSPICIOUS_ORDER = ("lastModifiedDateTime", "riskLevel", "expiredDateTime")
 EXCEPTION_ORDER = ("lastModifiedDateTime",)
 RISK_RANK = {"low": 0, "medium": 1, "high": 2}
@@ -129,13 +131,16 @@ def _list(
     params = call.params
     check_known(params, ("top", "orderBy", "startDateTime", "endDateTime"))
     top = check_top(params, TOPS, 100)
-    order = order_by(params.get("orderBy", "lastModifiedDateTime desc"), fields)
+    order_text = params.get("orderBy", "lastModifiedDateTime desc")
+    if len(order_text) > ORDER_MAX_LENGTH:
+        raise bad_request(f"Invalid value for orderBy: it is longer than {ORDER_MAX_LENGTH} characters.")
+    order = order_by(order_text, fields)
     start = time_param(params, "startDateTime", None)
     end = time_param(params, "endDateTime", None)
     check_range(start, end, "startDateTime", "endDateTime")
     text = call.header("TMV1-Filter")
     try:
-        parsed = odata.parse(text, known, "endpoint")
+        parsed = odata.parse(text, known, "endpoint", FILTER_MAX_LENGTH)
     except odata.FilterError as exc:
         raise bad_request(f"Invalid TMV1-Filter: {exc}.") from None
     rows = [

@@ -37,20 +37,49 @@ PATH = "/v3.0/workbench/alerts"
 PAGE_SIZE = 50
 MAX_LAG = timedelta(hours=72)
 TARGETS = ("createdDateTime", "updatedDateTime", "firstInvestigatedDateTime")
-ORDER_FIELDS = ("createdDateTime", "updatedDateTime", "firstInvestigatedDateTime", "score", "severity", "id")
-SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
-FILTER = odata.fields(
+ORDER_FIELDS = (
     "id",
-    "status",
+    "caseId",
+    "name",
     "investigationStatus",
+    "status",
     "investigationResult",
-    "alertProvider",
     "modelId",
     "model",
-    "modelType",
+    "score",
     "severity",
-    "incidentId",
+    "createdDateTime",
+    "updatedDateTime",
+    "firstInvestigatedDateTime",
 )
+ORDER_MAX_LENGTH = 200
+SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def _shown(value: Any) -> Any:
+    """An entity or indicator value as a filter compares it: a host by its name."""
+    return value.get("name") if isinstance(value, dict) else value
+
+
+# The reference's TMV1-Filter fields (its ``contains`` operator is not simulated).
+FILTER = {
+    **odata.fields(
+        "id",
+        "status",
+        "investigationStatus",
+        "investigationResult",
+        "alertProvider",
+        "modelId",
+        "model",
+        "modelType",
+        "severity",
+        "incidentId",
+    ),
+    "impactScopeEntityValue": lambda r: [
+        _shown(e.get("entityValue")) for e in (r.get("impactScope") or {}).get("entities") or []
+    ],
+    "indicatorValue": lambda r: [_shown(i.get("value")) for i in r.get("indicators") or []],
+}
 
 # model, severity, score range, technique, filter name, indicator field/type
 _MODELS = (
@@ -248,6 +277,8 @@ def list_alerts(world: Any, call: Call) -> dict[str, Any]:
     check_range(start, end, "startDateTime", "endDateTime")
     target = check_choice(params, "dateTimeTarget", TARGETS, "createdDateTime")
     order_text = params.get("orderBy", "createdDateTime desc")
+    if len(order_text) > ORDER_MAX_LENGTH:
+        raise bad_request(f"Invalid value for orderBy: it is longer than {ORDER_MAX_LENGTH} characters.")
     order = order_by(order_text, ORDER_FIELDS)
     text = call.header("TMV1-Filter")
     try:
