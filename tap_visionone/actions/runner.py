@@ -89,6 +89,50 @@ def dump(value: Any) -> Any:
     return value
 
 
+def read_records_as_sent(core: Any) -> None:
+    """Let pytmv1 read activity and OAT lists without refusing shapes the API really sends.
+
+    pytmv1 parses each record of these lists into a strict model: ``EmailActivity.mailFromAddresses``
+    must be a list, ``EndpointActivity.eventSourceType`` an integer, and ``OatEvent.detail`` endpoint or
+    email activity. Trend's field dictionary documents those fields as a string on some products and
+    OATs whose detail is detection, network, cloud or identity data, so one such record failed the whole
+    page. These lists are read into a model that keeps each record as the API sent it; every other call
+    goes through pytmv1 unchanged. (``Core._process`` is pytmv1's private hook for every request; the
+    actions tests run these commands against the simulator, which serves those shapes.)
+    """
+    from pytmv1.model.response import ListEmailActivityResp, ListEndpointActivityResp, ListOatsResp
+
+    raw = _raw_list_model()
+    tolerant = {ListEmailActivityResp: raw, ListEndpointActivityResp: raw, ListOatsResp: raw}
+    process = core._process
+
+    def _process(class_: Any, uri: Any, *args: Any, **kwargs: Any) -> Any:
+        return process(tolerant.get(class_, class_), uri, *args, **kwargs)
+
+    core._process = _process
+
+
+@functools.cache
+def _raw_list_model() -> Any:
+    from pydantic import ConfigDict, Field, field_validator
+    from pydantic.alias_generators import to_camel
+    from pytmv1.model.response import BaseResponse
+
+    class RawList(BaseResponse):
+        """A page of records as the API sent them (plus its paging and count fields)."""
+
+        model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+        next_link: str | None = None
+        items: list[dict[str, Any]] = Field(default_factory=list)
+
+        @field_validator("items", mode="before")
+        @classmethod
+        def no_items(cls, value: Any) -> Any:
+            return [] if value is None else value
+
+    return RawList
+
+
 def display_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row as shown in the output: a file input is its path."""
     return {k: (v["path"] if isinstance(v, dict) and "content" in v else v) for k, v in row.items()}
@@ -146,6 +190,7 @@ class Runner:
         adapter = client._core._adapter
         if verify is not True and not isinstance(adapter.send, functools.partial):
             adapter.send = functools.partial(adapter.send, verify=verify)
+        read_records_as_sent(client._core)
         return client
 
     def _capture(self, class_: Any, uri: Any, method: Any = None, **kwargs: Any) -> Any:
