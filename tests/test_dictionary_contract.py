@@ -10,6 +10,8 @@ rewrites the schemas from it).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -146,3 +148,47 @@ def test_contract_figures_cover_every_stream() -> None:
     for stream, numbers in figures.items():
         assert numbers["declared"] >= numbers["dictionary_fields"] > 0, stream
         assert numbers["samples_validated"] > 0, stream
+
+
+# Detections shaped like the public collectors' Vision One samples (values are ours): arrays where one
+# product sends lists, ISO text where another sends epoch ms, fields the dictionary lacks.
+REAL_SHAPED_DETECTIONS = [
+    {
+        "uuid": "6f1d0c1e-0000-4000-8000-000000000001", "eventTime": 1602724592000,
+        "eventTimeDT": "2020-10-15T01:16:32+00:00", "productCode": "sao", "pname": "Apex One",
+        "act": "Clean", "actResult": "Quarantined successfully", "cat": 50, "cccaRiskLevel": 3,
+        "cnt": "1", "dpt": 53, "dst": ["203.0.113.7"], "src": ["198.51.100.4"],
+        "endpointIp": ["198.51.100.4"], "fileName": ["invoice.pdf.exe"], "fileSize": "0",
+        "objectCmd": ["cmd.exe /c whoami"], "objectSigner": ["Microsoft Windows"],
+        "mitreMapping": ["T1090 (TA0005)"], "tacticId": ["TA0005"], "tags": ["XSAE.F2140"],
+        "processFileHashSha1": "0" * 40, "rt": "2020-10-15T01:16:32.000Z",
+        "rt_utc": "2020-10-15T01:16:32.000Z", "component": ["PATTERN_VSAPI 17.101.92"],
+        "searchDL": "DDL",
+    },
+    {
+        "uuid": "6f1d0c1e-0000-4000-8000-000000000002", "eventTime": 1657546534000,
+        "eventTimeDT": "2022-07-11T13:35:34+00:00", "productCode": "sig", "tags": None,
+        "act": ["Block"], "rt": "2022-07-11T13:35:34+0000", "urlCat": ["Newly Observed Domain"],
+        "policyName": "default", "policyUuid": "11111111-2222-3333-4444-555555555555",
+        "suser": ["ana@corp.example"], "clientIp": ["198.51.100.9"], "osName": "10.15.6",
+        "sender": "Default cloud gateway", "searchDL": "DDL",
+    },
+]  # fmt: skip
+
+
+def test_real_shaped_detections_land_in_the_csv(tmp_path: Path) -> None:
+    """The defect that started this contract: the target refused `src: ['81.2.69.142']`."""
+    from target_csv_flat.target import TargetCsvFlat
+
+    schema = schema_of("detections")
+    messages = [{"type": "SCHEMA", "stream": "detections", "schema": schema, "key_properties": ["uuid"]}]
+    messages += [{"type": "RECORD", "stream": "detections", "record": r} for r in REAL_SHAPED_DETECTIONS]
+    target = TargetCsvFlat(config={"output_path": str(tmp_path)})
+    target.listen(io.StringIO("".join(json.dumps(m) + "\n" for m in messages)))
+    with (tmp_path / "detections.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["uuid"] for row in rows] == [r["uuid"] for r in REAL_SHAPED_DETECTIONS]
+    assert rows[0]["src"] == '["198.51.100.4"]' and rows[1]["act"] == '["Block"]'
+    assert rows[0]["act"] == "Clean" and rows[1]["rt"] == "2022-07-11T13:35:34+0000"
+    # fields Trend's dictionary does not list are kept, in the extra column
+    assert json.loads(rows[0]["_extra"]) == {"component": ["PATTERN_VSAPI 17.101.92"], "searchDL": "DDL"}

@@ -266,7 +266,8 @@ def test_workvivo_faults(kind: str, tmp_path: Path, figures) -> None:
         seed=23, scale=300, start="2024-10-01", days=1, workvivo_id=WV_ORG, workvivo_token=WV_TOKEN
     ) as sim:
         start, end = datetime(2024, 10, 1, tzinfo=UTC), datetime(2024, 10, 2, tzinfo=UTC)
-        expected = {event["id"]: event["created_at_timestamp"] for event in sim.workvivo_events(start, end)}
+        # created_at_timestamp comes as a number or as digits in a string, as the API sends it
+        expected = {e["id"]: int(e["created_at_timestamp"]) for e in sim.workvivo_events(start, end)}
         failed = int(datetime(2024, 10, 1, 9, tzinfo=UTC).timestamp())
         if kind == "transient":
             sim.fail_next(2, 429)
