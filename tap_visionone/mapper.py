@@ -30,6 +30,7 @@ from singer_sdk import InlineMapper
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
 
+from tap_visionone import json_text
 from tap_visionone.errors import SettingsError, TapError, check_input_files
 from tap_visionone.windows import format_api_time, parse_datetime
 
@@ -289,7 +290,8 @@ class ReceivedMessage(singer.Message):
 
 
 class VisionOneActionsMapper(InlineMapper):
-    """Passes a tap-visionone stream through and adds the ``account_cleanup`` report at its end."""
+    """Passes a tap-visionone stream through (union-typed fields as JSON text if asked) and adds the
+    ``account_cleanup`` report at its end."""
 
     name = "mapper-visionone-actions"
     package_name = "visionone-connectors"
@@ -330,12 +332,21 @@ class VisionOneActionsMapper(InlineMapper):
             description="Also list inactive accounts that are already disabled (e.g. when the clean-up "
             "deletes accounts rather than disabling them). Default: leave them out.",
         ),
+        th.Property(
+            "union_fields_as_json_text",
+            th.BooleanType,
+            default=False,
+            description="Pass every field whose JSON type varies by product (text on one, a list on "
+            "another: `src`, `act`, ...) on as JSON text with a text schema, for loaders that need one "
+            "type per column (target-duckdb). Default: pass records on as they are.",
+        ),
     ).to_dict()
 
     def __init__(self, **kwargs: t.Any) -> None:
         super().__init__(**kwargs)
         self.report = InactiveAccounts(self.cleanup_settings)
         self.streams_seen: set[str] = set()
+        self.json_text_fields: dict[str, frozenset[str]] = {}  # stream -> fields passed on as JSON text
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """One line naming the setting: the mapper's own checks, then JSON Schema for the rest."""
@@ -352,7 +363,14 @@ class VisionOneActionsMapper(InlineMapper):
     # -- pass-through ------------------------------------------------------------------------------
 
     def map_schema_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
-        self.streams_seen.add(message_dict["stream"])
+        stream = message_dict["stream"]
+        self.streams_seen.add(stream)
+        if self.config.get("union_fields_as_json_text"):
+            names = json_text.union_fields(message_dict.get("schema") or {})
+            self.json_text_fields[stream] = names
+            if names:
+                schema = json_text.text_schema(message_dict["schema"], names)
+                message_dict = {**message_dict, "schema": schema}
         yield ReceivedMessage(message_dict)
 
     def map_record_message(self, message_dict: dict) -> t.Iterable[singer.Message]:
@@ -362,6 +380,9 @@ class VisionOneActionsMapper(InlineMapper):
         elif stream == AUDIT_STREAM:
             self.report.add_audit(message_dict["record"])
         self.streams_seen.add(stream)
+        names = self.json_text_fields.get(stream)
+        if names:
+            message_dict = {**message_dict, "record": json_text.encode(message_dict["record"], names)}
         yield ReceivedMessage(message_dict)
 
     def map_state_message(self, message_dict: dict) -> t.Iterable[singer.Message]:

@@ -175,8 +175,10 @@ def run_pipeline(
     streams: Sequence[str] | None = ("detections",),
     executable: str = "tap-visionone",
     env: dict | None = None,
+    mapper_config: dict | None = None,
 ) -> PipelineRun:
-    """`<tap> | <target>`, both real console scripts joined by a pipe, as Meltano runs them."""
+    """`<tap> | <target>`, both real console scripts joined by a pipe, as Meltano runs them; with
+    `mapper_config`, `<tap> | mapper-visionone-actions | <target>` (the mapper's exit code must be 0)."""
     target_file = tmp_path / f"{target}.json"
     target_file.write_text(json.dumps(target_config))
     tap_args = tap_command(tmp_path, tap_config, state=state, executable=executable, streams=streams)
@@ -184,18 +186,30 @@ def run_pipeline(
     tap_err, target_err = tmp_path / "tap.err", tmp_path / "target.err"
     with tap_err.open("w") as tap_err_out, target_err.open("w") as target_err_out:
         tap = subprocess.Popen(tap_args, stdout=subprocess.PIPE, stderr=tap_err_out, env=environment)
+        upstream, mapper = tap.stdout, None
+        if mapper_config is not None:
+            mapper_file = tmp_path / "mapper.json"
+            mapper_file.write_text(json.dumps(mapper_config))
+            mapper = subprocess.Popen(
+                [str(BIN / "mapper-visionone-actions"), "--config", str(mapper_file)],
+                stdin=tap.stdout, stdout=subprocess.PIPE, stderr=target_err_out, env=environment,
+            )  # fmt: skip
+            tap.stdout.close()
+            upstream = mapper.stdout
         target_proc = subprocess.run(
             [str(BIN / target), "--config", str(target_file)],
             env=environment,
-            stdin=tap.stdout,
+            stdin=upstream,
             stdout=subprocess.PIPE,
             stderr=target_err_out,
             text=True,
             timeout=timeout,
             check=False,
         )
-        tap.stdout.close()
+        upstream.close()
         tap_rc = tap.wait(timeout=timeout)
+        if mapper is not None:
+            assert mapper.wait(timeout=timeout) == 0, target_err.read_text()[-3000:]
     run = PipelineRun(
         tap_rc, target_proc.returncode, target_proc.stdout, tap_err.read_text(), target_err.read_text()
     )

@@ -452,9 +452,49 @@ def test_meltano_yml_declares_the_mapper_with_every_setting() -> None:
     assert "variant" not in mapper
     assert mapper["executable"] == "mapper-visionone-actions" and mapper["pip_url"] == "-e ."
     assert mapper["namespace"] == "mapper_visionone_actions"  # env vars MAPPER_VISIONONE_ACTIONS_*
-    assert [m["name"] for m in mapper["mappings"]] == ["mapper-visionone-actions"]
+    mappings = {m["name"]: m.get("config") for m in mapper["mappings"]}
+    assert mappings == {
+        "mapper-visionone-actions": {},
+        "union-fields-as-json-text": {"union_fields_as_json_text": True},  # the DuckDB job's
+    }
+    jobs = {job["name"]: job["tasks"] for job in project["jobs"]}
+    assert jobs["visionone-to-duckdb"] == ["tap-visionone union-fields-as-json-text target-duckdb"]
     assert mapper["name"] != "mapper-visionone-actions"  # Meltano runs mappers by mapping name only
     declared = {s["name"]: s for s in mapper["settings"]}
     assert set(declared) == set(VisionOneActionsMapper.config_jsonschema["properties"])
     for setting in declared.values():
         assert setting.get("kind") and setting.get("description"), setting["name"]
+
+
+def test_union_fields_pass_on_as_json_text_when_asked() -> None:
+    """For loaders with one type per column: `src` (text or a list) becomes JSON text, with a text schema;
+    single-typed fields, the report and the other streams are untouched."""
+    from tap_visionone.json_text import encode, text_schema, union_fields
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "uuid": {"type": "string"},
+            "src": {"type": ["string", "number", "boolean", "array", "object", "null"], "items": {}},
+            "eventTime": {"type": ["string", "number"]},
+            "act": {"type": ["string", "null"]},
+        },
+    }
+    names = union_fields(schema)
+    assert names == {"src", "eventTime"}
+    assert text_schema(schema, names)["properties"]["src"]["type"] == ["string", "null"]
+    assert text_schema(schema, names)["properties"]["act"] == {"type": ["string", "null"]}
+    record = {"uuid": "u", "src": ["10.0.0.1"], "eventTime": 1727761860863, "act": "Block"}
+    encoded = encode(record, names)
+    assert encoded == {"uuid": "u", "src": '["10.0.0.1"]', "eventTime": "1727761860863", "act": "Block"}
+    assert encode({"uuid": "v", "src": "10.0.0.2", "eventTime": None}, names) == {
+        "uuid": "v", "src": '"10.0.0.2"', "eventTime": None,
+    }  # fmt: skip
+    messages = [
+        {"type": "SCHEMA", "stream": "detections", "schema": schema, "key_properties": ["uuid"]},
+        {"type": "RECORD", "stream": "detections", "record": record},
+    ]
+    out = run_mapper({"union_fields_as_json_text": True}, messages)
+    assert out[0]["schema"]["properties"]["src"]["type"] == ["string", "null"]
+    assert out[1]["record"]["src"] == '["10.0.0.1"]' and out[1]["record"]["act"] == "Block"
+    assert run_mapper({}, messages)[:2] == messages

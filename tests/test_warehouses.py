@@ -67,16 +67,25 @@ def tap_config(sim: Simulator, end: str) -> dict:
     }
 
 
+# target-duckdb 0.8.0 cannot load a field that is text in one record and a list in another (it writes the
+# text unquoted into a JSON column): meltano.yml's DuckDB job passes such fields on as JSON text.
+AS_JSON_TEXT = {"union_fields_as_json_text": True}
+
+
 def load_twice_with_overlap(
-    tmp_path: Path, sim: Simulator, target: str, target_config: dict
+    tmp_path: Path, sim: Simulator, target: str, target_config: dict, mapper_config: dict | None = None
 ) -> list[PipelineRun]:
-    first = run_pipeline(tmp_path, tap_config(sim, FIRST_END), target, target_config)
+    first = run_pipeline(
+        tmp_path, tap_config(sim, FIRST_END), target, target_config, mapper_config=mapper_config
+    )
     assert first.tap_returncode == 0, first.tap_stderr
     assert first.target_returncode == 0, first.target_stderr
     state = first.last_state
     assert state["bookmarks"]["detections"]["replication_key_value"] == 1727913600000  # 2024-10-03
     state["bookmarks"]["detections"]["replication_key_value"] = REWOUND_BOOKMARK
-    second = run_pipeline(tmp_path, tap_config(sim, SECOND_END), target, target_config, state=state)
+    second = run_pipeline(
+        tmp_path, tap_config(sim, SECOND_END), target, target_config, state=state, mapper_config=mapper_config
+    )
     assert second.tap_returncode == 0, second.tap_stderr
     assert second.target_returncode == 0, second.target_stderr
     return [first, second]
@@ -96,13 +105,12 @@ def test_postgres_incremental_load_with_overlap(
         assert total == distinct == len(expected)
         loaded = {row[0] for row in conn.execute("SELECT uuid FROM visionone.detections")}
         assert loaded == expected
-        # nested objects and lists arrive as JSON, timestamps as timestamps, epoch ms as bigint
-        policy, event_time, event_dt = conn.execute(
-            'SELECT policy, "eventTime", "eventTimeDT" FROM visionone.detections '
-            "WHERE policy IS NOT NULL ORDER BY uuid LIMIT 1"
-        ).fetchone()
-        assert isinstance(policy, dict) and "rule" in policy
-        assert isinstance(event_time, int) and event_dt.year == 2024
+        # a field whose shape varies by product arrives as JSON (text or list), timestamps as timestamps
+        shapes = conn.execute(
+            'SELECT src, "eventTime", "eventTimeDT" FROM visionone.detections WHERE src IS NOT NULL'
+        ).fetchall()
+        assert {type(src) for src, _, _ in shapes} >= {str, list}, {type(src) for src, _, _ in shapes}
+        assert all(isinstance(time, int) and event_dt.year == 2024 for _, time, event_dt in shapes)
 
 
 def test_duckdb_incremental_load_with_overlap(tmp_path: Path, warehouse_sim: Simulator) -> None:
@@ -110,7 +118,7 @@ def test_duckdb_incremental_load_with_overlap(tmp_path: Path, warehouse_sim: Sim
 
     path = tmp_path / "warehouse.duckdb"
     config = {**duckdb_settings(), "filepath": str(path)}
-    load_twice_with_overlap(tmp_path, warehouse_sim, "target-duckdb", config)
+    load_twice_with_overlap(tmp_path, warehouse_sim, "target-duckdb", config, AS_JSON_TEXT)
     expected = warehouse_sim.detection_ids("2024-10-01", SECOND_END)
     with duckdb.connect(str(path), read_only=True) as conn:
         total, distinct = conn.execute(
@@ -119,6 +127,11 @@ def test_duckdb_incremental_load_with_overlap(tmp_path: Path, warehouse_sim: Sim
         assert total == distinct == len(expected)
         loaded = {row[0] for row in conn.execute("SELECT uuid FROM visionone.detections").fetchall()}
         assert loaded == expected
+        # `src` is text on some products and a list on others: JSON text, read back with DuckDB's JSON
+        kinds = conn.execute(
+            "SELECT DISTINCT json_type(src::JSON) FROM visionone.detections WHERE src IS NOT NULL"
+        ).fetchall()
+        assert {kind for (kind,) in kinds} == {"VARCHAR", "ARRAY"}, kinds
 
 
 EVERY_STREAM_END = "2024-10-02T00:00:00Z"
@@ -132,8 +145,11 @@ def expected_counts(sim: Simulator) -> dict[str, int]:
     return counts
 
 
-def load_every_stream(tmp_path: Path, sim: Simulator, target: str, target_config: dict) -> None:
-    run = run_pipeline(tmp_path, tap_config(sim, EVERY_STREAM_END), target, target_config, streams=ALL)
+def load_every_stream(
+    tmp_path: Path, sim: Simulator, target: str, target_config: dict, mapper_config: dict | None = None
+) -> None:
+    config = tap_config(sim, EVERY_STREAM_END)
+    run = run_pipeline(tmp_path, config, target, target_config, streams=ALL, mapper_config=mapper_config)
     assert run.tap_returncode == 0, run.tap_stderr[-3000:]
     assert run.target_returncode == 0, run.target_stderr[-3000:]
 
@@ -162,6 +178,7 @@ def test_every_stream_loads_into_duckdb(tmp_path: Path, warehouse_sim: Simulator
         warehouse_sim,
         "target-duckdb",
         {**duckdb_settings(), "filepath": str(path)},
+        AS_JSON_TEXT,
     )
     with duckdb.connect(str(path), read_only=True) as conn:
         for stream, count in expected_counts(warehouse_sim).items():
