@@ -95,10 +95,11 @@ def test_dynamic_fields_take_scalars_and_arrays(stream: str) -> None:
 
 
 @pytest.mark.parametrize("stream", SEARCH_STREAMS)
-def test_replication_key_takes_epoch_ms_and_iso_text(stream: str) -> None:
+def test_replication_key_takes_the_shapes_the_dictionary_shows(stream: str) -> None:
     check = validator(stream)
-    check.validate({"uuid": KEYS["uuid"], "eventTime": 1657781088000})
-    check.validate({"uuid": KEYS["uuid"], "eventTime": "2022-07-06T22:28:06Z"})
+    check.validate({"uuid": KEYS["uuid"], "eventTime": 1657781088000})  # epoch ms everywhere
+    if stream == "cloud_activities":  # CloudTrail: ISO text; VPC flow logs: epoch ms
+        check.validate({"uuid": KEYS["uuid"], "eventTime": "2022-07-06T22:28:06Z"})
     with pytest.raises(InvalidRecord):
         check.validate({"uuid": KEYS["uuid"], "eventTime": None})
 

@@ -334,13 +334,20 @@ JSON_TEXT_FIELDS = (
 )
 
 
-def cloud_activity(seed: int, row: Row) -> dict[str, Any]:
-    """A CloudTrail event (``sct``): eventTime as ISO text and the nested parts as JSON text, as served.
+VPC_FLOW_SHARE = 0.3  # cloud activity records that are AWS VPC flow logs; the rest is CloudTrail
 
-    The dictionary's cloud data source is CloudTrail alone (VPC flow logs are network activity, ``vpc``).
+
+def cloud_activity(seed: int, row: Row) -> dict[str, Any]:
+    """A CloudTrail event (``sct``, eventTime as ISO text, nested parts as JSON text) or, about one
+    record in three, an AWS VPC flow log (``vpc``, eventTime in epoch ms), as the API serves them.
+
+    Trend's API reference lists both data sources for the cloud search; the dictionary files the
+    flow log fields under network activity (`dictionary.BORROWED`).
     """
     event_ms, uuid, bits = row
     rng = random.Random(bits)
+    if rng.random() < VPC_FLOW_SHARE:
+        return _vpc_flow(seed, row, rng)
     _, dt = _time_fields(event_ms)
     source, name, category, make_params = rng.choice(_AWS_EVENTS)
     account_id = rng.choice(("123456789012", "210987654321"))
@@ -391,6 +398,44 @@ def cloud_activity(seed: int, row: Row) -> dict[str, Any]:
         "tags": _tags(rng) or None,
     }
     return samples.finish("cloud_activities", "sct", core, rng.getrandbits(128), JSON_TEXT_FIELDS)
+
+
+def _vpc_flow(seed: int, row: Row, rng: random.Random) -> dict[str, Any]:
+    event_ms, uuid, _ = row
+    millis, dt = _time_fields(event_ms)
+    p = pools(seed)
+    inbound = rng.random() < 0.5
+    inside = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    outside = rng.choice(p.external_ips)
+    src, dst = (outside, inside) if inbound else (inside, outside)
+    packets = rng.randrange(1, 400)
+    start = event_ms // 1000 - rng.randrange(1, 60)
+    core = {
+        "uuid": uuid,
+        "eventTime": millis,
+        "eventTimeDT": dt,
+        "productCode": "vpc",
+        "src": src,
+        "dst": dst,
+        "dpt": rng.choice((22, 443, 3389, 5432, 53)),
+        "ipProto": rng.choice((6, 6, 17)),
+        "packets": packets,
+        "bytes": packets * rng.randrange(40, 1500),
+        "action": rng.choice(("ACCEPT", "ACCEPT", "REJECT")),
+        "logStatus": "OK",
+        "flowDirection": "ingress" if inbound else "egress",
+        "cloudAccountId": rng.choice(("123456789012", "210987654321")),
+        "networkInterfaceId": f"eni-{rng.getrandbits(64):017x}"[:21],
+        "vpcId": f"vpc-{rng.getrandbits(32):08x}",
+        "subnetId": f"subnet-{rng.getrandbits(32):08x}",
+        "instanceId": f"i-{rng.getrandbits(64):017x}"[:19],
+        "regionCode": rng.choice(_REGIONS),
+        "start": start,
+        "end": start + rng.randrange(1, 60),
+        "vpcFlowLogsVersion": 5,
+        "tags": _tags(rng) or None,
+    }
+    return samples.finish("cloud_activities", "vpc", core, rng.getrandbits(128))
 
 
 _APKS = (

@@ -26,6 +26,23 @@ ARRAY_SHARE = 1 / SHAPES
 
 Core = Callable[[int, tuple[int, str, int]], dict[str, Any]]
 
+# Dynamic fields that real answers mostly send as lists: pytmv1 (Trend's SDK) models them as lists
+# (EmailActivity, EndpointActivity), and the public collectors' Vision One samples show them as lists.
+# They are lists three times in four; every other dynamic field once in four.
+MOSTLY_LISTS = frozenset(
+    {
+        "mailFromAddresses", "mailToAddresses", "mailWholeHeader", "mailUrlsVisibleLink",
+        "mailUrlsRealLink", "endpointIp", "logonUser", "objectIps", "objectSigner", "objectSignerValid",
+        "tags", "src", "dst", "fileName", "objectCmd", "mitreMapping", "tacticId", "interestedIp",
+        "peerIp", "mDevice",
+    }
+)  # fmt: skip
+
+
+def is_array(name: str, draw: int) -> bool:
+    """Whether a dynamic field is a list in this record, from two random bits (``draw`` 0..3)."""
+    return draw != 0 if name in MOSTLY_LISTS else draw == 0
+
 
 def _phase(name: str) -> int:
     """A stable per-field offset (Python's own str hash changes between processes)."""
@@ -93,8 +110,8 @@ def extra_table(
 ) -> tuple[dict[str, Any], ...]:
     """``VARIANTS * SHAPES`` extra-field dicts for ``product``: subsets of its fields the core does not own.
 
-    Variant ``v`` with shape ``s`` makes a dynamic field an array when ``(phase + s) % SHAPES == 0``: each
-    dynamic field is an array in exactly one of the four shapes of every variant that holds it.
+    Variant ``v`` with shape ``s`` draws ``(phase + s) % SHAPES`` for a dynamic field (:func:`is_array`):
+    each is an array in one of the four shapes of every variant that holds it (three for MOSTLY_LISTS).
     """
     pool = [
         f for f in fields(stream) if (product in f.products or "ALL" in f.products) and f.name not in owned
@@ -113,7 +130,9 @@ def extra_table(
                     pool[i].name: sample_value(
                         pool[i],
                         rng,
-                        pool[i].name not in keep and (phases.get(pool[i].name, 1) + s) % SHAPES == 0,
+                        pool[i].name not in keep
+                        and pool[i].dynamic
+                        and is_array(pool[i].name, (phases.get(pool[i].name, 1) + s) % SHAPES),
                     )
                     for i in chosen
                 }
@@ -147,7 +166,7 @@ def finish(
             continue
         phase = dynamic.get(name)
         if phase is not None and name not in keep:
-            value = shaped(value, (bits >> phase) & 3 == 0)
+            value = shaped(value, is_array(name, (bits >> phase) & 3))
             if value is None:
                 continue
         record[name] = value

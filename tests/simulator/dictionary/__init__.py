@@ -14,7 +14,7 @@ holds a date as text), everything else keeps the YAML type (a bare ``443`` is a 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -47,13 +47,19 @@ DL_TYPES: dict[str, str | None] = {
 
 
 class _JsonLoader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver: a sample date is text in a JSON answer."""
+    """SafeLoader read as JSON would: no timestamps (a sample date is text in a JSON answer), and only
+    ``true``/``false`` are booleans (YAML 1.2; YAML 1.1 would read the samples ``ON``, ``OFF``, ``Yes``
+    and ``No`` of text fields such as ``endpointStatus`` and ``cccaDetection`` as booleans)."""
 
 
+_DROPPED = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool"}
 _JsonLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_JsonLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def json_type(value: Any) -> str:
@@ -122,22 +128,57 @@ def load_file(file_name: str) -> tuple[Field, ...]:
     merged: dict[str, Field] = {}
     for entry in map(_entry, raw):
         seen = merged.get(entry.name)
-        if seen is None:
-            merged[entry.name] = entry
-        else:  # keep every shape the file documents for the name
-            merged[entry.name] = Field(
-                seen.name,
-                seen.dl_type if seen.dl_type == entry.dl_type else "dynamic",
-                tuple(dict.fromkeys(seen.products + entry.products)),
-                seen.samples + entry.samples,
-                seen.description or entry.description,
-            )
+        merged[entry.name] = entry if seen is None else _merge(seen, entry)
     return tuple(merged.values())
 
 
+def _merge(first: Field, second: Field, *, dl_type: str | None = None) -> Field:
+    """One entry for a name documented twice, keeping every shape both show (differing types: dynamic,
+    unless ``dl_type`` says)."""
+    return Field(
+        first.name,
+        dl_type or (first.dl_type if first.dl_type == second.dl_type else "dynamic"),
+        tuple(dict.fromkeys(first.products + second.products)),
+        first.samples + second.samples,
+        first.description or second.description,
+    )
+
+
+# A data source the API serves under another search than the dictionary files it under: Trend's API
+# reference lists AWS VPC flow log fields among cloudActivities' fields, the dictionary files them as
+# network activity (product ``vpc``). The cloud search takes those the reference names (and its
+# ``eventTime``), typed as the dictionary has them; the rest of the network fields stay network's.
+VPC_FLOW_FIELDS = (
+    "eventTime", "dst", "src", "pname", "dpt", "packets", "bytes", "action", "logStatus", "vpcId",
+    "subnetId", "instanceId", "tcpFlags", "flowType", "pktSrcAddr", "pktDstAddr", "azId", "subLocationType",
+    "subLocationId", "pktSrcCloudServiceName", "pktDstCloudServiceName", "flowDirection", "trafficPath",
+    "start", "end", "vpcFlowLogsVersion",
+)  # fmt: skip
+BORROWED: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "cloud_activities": ("network_activities", "vpc", VPC_FLOW_FIELDS)
+}
+
+
+@cache
 def fields(stream: str) -> tuple[Field, ...]:
-    """The dictionary's fields of one search stream."""
-    return load_file(STREAM_FILES[stream])
+    """The dictionary's fields of one search stream (with those of a data source it serves, `BORROWED`)."""
+    own = load_file(STREAM_FILES[stream])
+    if stream not in BORROWED:
+        return own
+    other, product, names_served = BORROWED[stream]
+    served = {
+        field.name: replace(field, products=(product,))
+        for field in load_file(STREAM_FILES[other])
+        if field.name in names_served
+    }
+    # a name both sources have: this stream's type, with the samples of both (cloud eventTime: ISO text
+    # from CloudTrail, epoch ms from flow logs)
+    merged = tuple(
+        _merge(field, served[field.name], dl_type=field.dl_type) if field.name in served else field
+        for field in own
+    )
+    names = {field.name for field in own}
+    return merged + tuple(field for name, field in served.items() if name not in names)
 
 
 def field_map(stream: str) -> dict[str, Field]:
@@ -153,6 +194,14 @@ EXTRA_API_FIELDS: dict[str, dict[str, str]] = {
     }
     for stream in SEARCH_STREAMS
 }
+EXTRA_API_FIELDS["cloud_activities"].update(
+    {
+        name: "a VPC flow log field among the API reference's cloudActivities fields, not in the dictionary"
+        for name in ("cloudAccountId", "networkInterfaceId", "ipProto", "regionCode")
+    }
+)
+# JSON types of the extra fields (default: text or null)
+EXTRA_TYPES: dict[str, tuple[str, ...]] = {"ipProto": ("string", "integer", "null")}
 EXTRA_API_FIELDS["detections"].update(
     {
         "eventTime": "epoch milliseconds: the API reference's answer example and Elastic's detection sample",

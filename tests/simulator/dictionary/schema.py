@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.simulator.dictionary import EXTRA_API_FIELDS, SEARCH_STREAMS, Field, fields
+from tests.simulator.dictionary import EXTRA_API_FIELDS, EXTRA_TYPES, SEARCH_STREAMS, Field, fields
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "tap_visionone" / "schemas"
 
@@ -24,11 +24,21 @@ ANY_TYPE = ["string", "number", "boolean", "array", "object", "null"]
 # The columns an analyst looks for first; the dictionary's order follows.
 LEADING = ("uuid", "eventTime", "eventTimeDT", "productCode")
 
-EVENT_TIME = {
-    "type": ["number", "string"],
-    "description": "When the event happened: epoch milliseconds, or ISO 8601 text on some products "
-    "(CloudTrail records of cloud activity); the replication key.",
-}
+def event_time(stream: str) -> dict[str, Any]:
+    """The replication key, typed as the dictionary has it for the stream (never null): epoch ms as a
+    number, ISO text on CloudTrail records. Detections carry it as epoch ms (`EXTRA_API_FIELDS`)."""
+    field = next((f for f in fields(stream) if f.name == "eventTime"), None)
+    kinds = set(field.json_types) if field else {"integer"}
+    if field and "integer" in kinds and field.dl_type != "long":
+        kinds.discard("integer")  # epoch ms the dictionary types `real`, or that comes from another source
+        kinds.add("number")
+    shapes = {"integer": "epoch milliseconds", "number": "epoch milliseconds", "string": "ISO 8601 text"}
+    order = [kind for kind in ("string", "integer", "number") if kind in kinds]
+    described = " or ".join(shapes[kind] for kind in order)
+    return {
+        "type": order[0] if len(order) == 1 else order,
+        "description": f"When the event happened ({described}); the replication key.",
+    }
 
 
 def field_types(field: Field) -> list[str]:
@@ -57,7 +67,7 @@ def build(stream: str, current: dict[str, Any]) -> dict[str, Any]:
     """The schema of one search stream; ``current`` gives the title and description to keep."""
     properties: dict[str, Any] = {
         "uuid": {"type": "string", "description": "Unique key of the log; the primary key."},
-        "eventTime": dict(EVENT_TIME),
+        "eventTime": event_time(stream),
     }
     dictionary = {field.name: field for field in fields(stream)}
     extras = EXTRA_API_FIELDS[stream]
@@ -85,9 +95,7 @@ def build(stream: str, current: dict[str, Any]) -> dict[str, Any]:
 def extra_schema(name: str, source: str) -> dict[str, Any]:
     if name == "eventTimeDT":
         return {"type": ["string", "null"], "format": "date-time", "description": f"{source}."}
-    if name == "eventTime":
-        return dict(EVENT_TIME)
-    return {"type": ["string", "null"], "description": f"{source}."}
+    return {"type": list(EXTRA_TYPES.get(name, ("string", "null"))), "description": f"{source}."}
 
 
 def main() -> None:
