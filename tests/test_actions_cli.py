@@ -769,3 +769,26 @@ def test_input_errors_name_the_row(tmp_path: Path) -> None:
     assert run.returncode == 2
     expected = "rows.csv row 1: missing --account-name (a column or the option is required)"
     assert run.stderr.strip() == f"visionone-actions: error: {expected}"
+
+
+def test_oat_and_activity_lists_keep_every_record_the_api_sends(sim: Simulator, tmp_path: Path) -> None:
+    """OATs whose detail is network, cloud or identity data, and activities with a list field sent as
+    text, are shapes pytmv1's models refuse; the CLI lists them as the API sent them."""
+    oats = run_main(
+        sim, tmp_path, "get-oat-list", *OAT_RANGES,
+        "--detected-end-date-time", "2024-10-02T00:00:00Z",
+        "--ingested-end-date-time", "2024-10-02T00:00:00Z",
+    )  # fmt: skip
+    assert oats.returncode == 0, oats.stdout[-2000:]
+    items = oats.data["results"][0]["response"]["items"]
+    expected = sim.expected("oat_detections", "2024-10-01", "2024-10-02")
+    assert sorted(i["uuid"] for i in items) == sorted(r["uuid"] for r in expected)
+    sources = {i.get("source") for i in items}
+    assert len(sources) >= 3 and sources - {"endpointActivityData", "emailActivityData"}, sources
+    by_uuid = {r["uuid"]: r for r in expected}
+    assert all(i["detail"] == by_uuid[i["uuid"]]["detail"] for i in items)  # as sent, nothing dropped
+    inbound = '{"mailDirection": 1}'
+    mails = run_main(sim, tmp_path, "get-email-activity-data", *WINDOW, "--fields", inbound, "--top", "500")
+    assert mails.returncode == 0, mails.stdout[-2000:]
+    records = mails.data["results"][0]["response"]["items"]
+    assert records and any(isinstance(r.get("mailFromAddresses"), str) for r in records)
