@@ -318,15 +318,14 @@ def staging_files(out: Path) -> list[Path]:
     return [p for p in out.iterdir() if p.name.startswith(".iam_accounts.csv.tmp-")]
 
 
+def sync_accounts(tmp_path: Path, sim: Simulator, out: Path) -> None:
+    """One complete `tap-visionone | target-csv-flat` run of iam_accounts into `out`."""
+    config, target = tap_config(sim, FIRST_END), {"output_path": str(out)}
+    assert_ok(run_pipeline(tmp_path, config, "target-csv-flat", target, streams=["iam_accounts"]))
+
+
 def first_copy(tmp_path: Path, sim: Simulator, out: Path) -> bytes:
-    run = run_pipeline(
-        tmp_path,
-        tap_config(sim, FIRST_END),
-        "target-csv-flat",
-        {"output_path": str(out)},
-        streams=["iam_accounts"],
-    )
-    assert_ok(run)
+    sync_accounts(tmp_path, sim, out)
     assert len(csv_keys(out, "iam_accounts")) == sim.expected_count("iam_accounts")
     return (out / "iam_accounts.csv").read_bytes()
 
@@ -360,14 +359,7 @@ def test_target_killed_mid_version_leaves_the_first_copy_and_the_next_run_cleans
     tap.wait()
     assert (out / "iam_accounts.csv").read_bytes() == before
     assert staging_files(out)  # left by the killed run ...
-    again = run_pipeline(
-        tmp_path,
-        tap_config(sim, FIRST_END),
-        "target-csv-flat",
-        {"output_path": str(out)},
-        streams=["iam_accounts"],
-    )
-    assert_ok(again)
+    sync_accounts(tmp_path, sim, out)
     keys = csv_keys(out, "iam_accounts")
     assert len(keys) == len(set(keys)) == sim.expected_count("iam_accounts")
     assert leftovers(out) == []  # ... and removed by the next one

@@ -100,14 +100,7 @@ def test_meltano_config_set_changes_one_setting_not_the_file(tmp_path: Path) -> 
 
 
 def test_a_mistyped_date_reaches_the_tap_as_typed_and_fails_naming_it(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "TAP_VISIONONE_API_KEY": "meltano-key",
-        "TAP_VISIONONE_API_URL": "http://127.0.0.1:9",  # never reached: the settings fail first
-        "TAP_VISIONONE_START_DATE": "2024-13-01",
-        "TARGET_CSV_OUTPUT_PATH": str(tmp_path / "out"),
-        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
-    }
+    env = visionone_env(tmp_path, "http://127.0.0.1:9", START_DATE="2024-13-01")  # never reached
     printed = subprocess.run(
         [str(MELTANO), "config", "print", "tap-visionone"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
@@ -128,6 +121,18 @@ def test_a_mistyped_date_reaches_the_tap_as_typed_and_fails_naming_it(tmp_path: 
     assert "meltano-key" not in run.stdout + run.stderr
 
 
+def visionone_env(tmp_path: Path, api_url: str, **tap_settings: str) -> dict[str, str]:
+    """The environment of a `meltano run tap-visionone target-csv` into `tmp_path`, settings as typed."""
+    return {
+        **os.environ,
+        "TAP_VISIONONE_API_KEY": "meltano-key",
+        "TAP_VISIONONE_API_URL": api_url,
+        **{f"TAP_VISIONONE_{name}": value for name, value in tap_settings.items()},
+        "TARGET_CSV_OUTPUT_PATH": str(tmp_path / "out"),
+        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+    }
+
+
 def test_job_and_hourly_schedule() -> None:
     jobs = {j["name"]: j["tasks"] for j in PROJECT["jobs"]}
     assert jobs["visionone-to-csv"] == ["tap-visionone target-csv"]
@@ -138,15 +143,7 @@ def test_job_and_hourly_schedule() -> None:
 def test_meltano_run_writes_the_simulators_detections(tmp_path: Path) -> None:
     """The README's main path: `meltano run tap-visionone target-csv`, settings from the environment."""
     with Simulator(seed=4, scale=150, start="2024-10-01", days=2, api_key="meltano-key") as sim:
-        env = {
-            **os.environ,
-            "TAP_VISIONONE_API_KEY": "meltano-key",
-            "TAP_VISIONONE_API_URL": sim.base_url,
-            "TAP_VISIONONE_START_DATE": "2024-10-01",
-            "TAP_VISIONONE_END_DATE": "2024-10-03",
-            "TARGET_CSV_OUTPUT_PATH": str(tmp_path / "out"),
-            "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
-        }
+        env = visionone_env(tmp_path, sim.base_url, START_DATE="2024-10-01", END_DATE="2024-10-03")
         run = subprocess.run(
             [str(MELTANO), "run", "tap-visionone", "target-csv"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
