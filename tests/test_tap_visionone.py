@@ -243,3 +243,28 @@ def test_connection_resets_on_every_attempt_fail_in_one_readable_line(tmp_path: 
         line = assert_one_line_error(run.stderr, "2024-10-01T00:00:00Z..2024-10-01T01:00:00Z", "5 attempts")
         assert "Connection reset by peer" in line and "Max retries" not in line
         assert not [s for s in run.states if s["bookmarks"]["detections"].get("replication_key_value")]
+
+
+def test_a_429_without_retry_after_waits_out_the_rate_window(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Vision One counts requests per 60-second window; a 429 that names no Retry-After is retried once
+    that window has passed, not after the first 0.5 s of backoff. The window is the stream's own knob
+    (`rate_window_seconds`), shortened here so that the test waits 1.5 s; the gap is measured on the
+    simulator's clock, from the requests it received."""
+    from tap_visionone.client import VisionOneStream
+    from tap_visionone.tap import TapVisionOne
+
+    monkeypatch.setattr(VisionOneStream, "rate_window_seconds", 1.5)
+    with Simulator(seed=5, scale=50, start="2024-10-01", days=1, api_key="sim-key") as sim:
+        sim.config.retry_after = False
+        sim.fail_next(1, status=429)
+        config = config_for(sim, start_date="2024-10-01", end_date="2024-10-02", window_size="1d")
+        tap = TapVisionOne(config=config, parse_env_config=False)
+        tap.streams["detections"].sync()
+        first, retry = sim.requests[:2]
+        assert first["status"] == 429 and retry["status"] == 200
+        assert retry["time"] - first["time"] >= 1.45, retry["time"] - first["time"]
+        ids = {json.loads(line)["record"]["uuid"] for line in capfd.readouterr().out.splitlines()
+               if '"RECORD"' in line}  # fmt: skip
+        assert ids == sim.detection_ids("2024-10-01", "2024-10-02")

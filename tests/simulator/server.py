@@ -71,7 +71,8 @@ class SimulatorConfig:
     ``task_polls_to_finish``: GETs of a new response task before its final status (queued, then running;
     0 = final at once); ``task_final_status``: that status (succeeded, failed, rejected, canceled,
     pendingApproval); ``sandbox_polls_to_finish``: GETs a sandbox submission stays running. Each is read
-    when the task or submission is created.
+    when the task or submission is created. ``retry_after``: whether Vision One's 429s name a
+    ``Retry-After`` (false: they do not, and a client must wait out the 60-second window itself).
     """
 
     latency_ms: float = 0
@@ -81,6 +82,7 @@ class SimulatorConfig:
     task_polls_to_finish: int = 2
     task_final_status: str = "succeeded"
     sandbox_polls_to_finish: int = 2
+    retry_after: bool = True
 
 
 class Headers(dict[str, str]):
@@ -130,16 +132,17 @@ def error_reply(
     status: int,
     message: str | None = None,
     *,
-    retry_after: int = 1,
+    retry_after: int | None = 1,
     headers: tuple[tuple[str, str], ...] = (),
 ) -> Reply:
-    """The API's error envelope (429s with ``Retry-After``), or a gateway's HTML page for 502/503/504."""
+    """The API's error envelope (429s with ``Retry-After`` unless it is None), or a gateway's HTML page
+    for 502/503/504."""
     if status in _GATEWAY_STATUSES:
         text = f"{status} {_GATEWAY_STATUSES[status]}"
         return Reply(
             status, f"<html><body><h1>{text}</h1></body></html>".encode(), "text/html; charset=utf-8"
         )
-    if status == 429:
+    if status == 429 and retry_after is not None:
         headers = (*headers, ("Retry-After", str(retry_after)))
     if message is None:
         message = "Too many API requests" if status == 429 else f"Simulated error {status}."
@@ -563,10 +566,10 @@ class Simulator:
         if fault is None:
             wait = limiter.acquire(self.config.rate_limit_per_minute)
             if wait:
-                return None, error_reply(429, retry_after=wait)
+                return None, error_reply(429, retry_after=wait if self.config.retry_after else None)
             fault = self._faults.draw(self.config.fault_rate)
         if isinstance(fault, int):
-            return fault, error_reply(fault)
+            return fault, error_reply(fault, retry_after=1 if self.config.retry_after else None)
         try:
             if route is not None:
                 call = Call(
