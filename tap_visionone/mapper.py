@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import typing as t
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -432,8 +433,12 @@ class VisionOneActionsMapper(InlineMapper):
             format_api_time(settings.as_of),
             skipped,
         )
+        # The report is made whole each run: a Singer table version, activated after its last row, so a
+        # target replaces the previous report instead of adding another copy (as for full-table streams).
+        version = time.time_ns() // 1_000_000
         schema = singer.SchemaMessage(REPORT_STREAM, REPORT_SCHEMA, key_properties=["UserId"])
-        return [schema, *(singer.RecordMessage(REPORT_STREAM, row) for row in rows)]
+        records = (singer.RecordMessage(REPORT_STREAM, row, version=version) for row in rows)
+        return [schema, *records, singer.ActivateVersionMessage(REPORT_STREAM, version)]
 
     def _warn_about_input(self) -> None:
         report, settings = self.report, self.cleanup_settings

@@ -190,7 +190,12 @@ def test_every_message_passes_through_unchanged_and_in_order_then_the_report() -
     out = run_mapper({"as_of": AS_OF, **EXCLUSIONS})
     assert out[: len(INPUT)] == parsed(INPUT)  # SCHEMA, RECORD, STATE, ACTIVATE_VERSION as received
     assert out[len(INPUT)]["type"] == "SCHEMA" and out[len(INPUT)]["stream"] == "account_cleanup"
-    assert len(out) == len(INPUT) + 1 + len(EXPECTED)
+    assert len(out) == len(INPUT) + 1 + len(EXPECTED) + 1
+    # the report is one table version, activated after its last row: targets replace the last report
+    report = out[len(INPUT) + 1 :]
+    versions = {m["version"] for m in report[:-1]}
+    assert [m["type"] for m in report] == ["RECORD"] * len(EXPECTED) + ["ACTIVATE_VERSION"]
+    assert len(versions) == 1 and report[-1]["version"] in versions
     # times and numbers are not re-formatted on the way through
     assert (
         out[INPUT.index(account("edge@corp.example"))]["time_extracted"] == "2024-10-01T00:00:05.123456+00:00"
@@ -498,3 +503,16 @@ def test_union_fields_pass_on_as_json_text_when_asked() -> None:
     assert out[0]["schema"]["properties"]["src"]["type"] == ["string", "null"]
     assert out[1]["record"]["src"] == '["10.0.0.1"]' and out[1]["record"]["act"] == "Block"
     assert run_mapper({}, messages)[:2] == messages
+
+
+def test_the_report_written_twice_holds_one_copy(tmp_path: Path) -> None:
+    """Run after run into the same CSV folder (append, the default): the report replaces the last one."""
+    from target_csv_flat.target import TargetCsvFlat
+
+    for _ in range(2):
+        out = run_mapper({"as_of": AS_OF, **EXCLUSIONS})
+        lines = "".join(json.dumps(m) + "\n" for m in out if m.get("stream") == "account_cleanup")
+        TargetCsvFlat(config={"output_path": str(tmp_path)}).listen(io.StringIO(lines))
+    with (tmp_path / "account_cleanup.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["UserId"] for r in rows] == [r["UserId"] for r in EXPECTED]
