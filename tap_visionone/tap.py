@@ -39,6 +39,7 @@ class RunSettings:
     max_workers: int
     request_timeout: float
     verify_ssl: bool
+    rate_limits: dict[str, int] = field(default_factory=dict)  # per_second/per_minute/per_hour; 0: none
     stream_options: dict[str, dict[str, t.Any]] = field(default_factory=dict)
     fail_on_forbidden: bool = False
 
@@ -126,8 +127,11 @@ def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
     max_workers = _number(config, "max_workers", 4)
     if not 1 <= max_workers <= 32:
         raise SettingsError(f"Invalid setting `max_workers`: {max_workers} is not between 1 and 32.")
-    for name in ("rate_limit_per_second", "rate_limit_per_minute", "rate_limit_per_hour"):
-        if _number(config, name, 0) < 0:
+    rate_limits = {}
+    for span, default in (("second", 0), ("minute", 450), ("hour", 0)):
+        name = f"rate_limit_per_{span}"
+        rate_limits[f"per_{span}"] = _number(config, name, default)
+        if rate_limits[f"per_{span}"] < 0:
             raise SettingsError(f"Invalid setting `{name}`: it must be 0 (no limit) or more.")
     timeout = _number(config, "request_timeout", 90.0, float)
     if timeout <= 0:
@@ -145,6 +149,7 @@ def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
         max_workers=max_workers,
         request_timeout=timeout,
         verify_ssl=bool(config.get("verify_ssl", True)),
+        rate_limits=rate_limits,
         stream_options=stream_options,
         fail_on_forbidden=bool(config.get("fail_on_forbidden", False)),
     )
@@ -358,12 +363,7 @@ class TapVisionOne(Tap):
     @cached_property
     def rate_limiter(self) -> RateLimiter:
         """The one limiter every request of every stream and worker goes through."""
-        # Parsed like every number (Meltano passes `kind: string` settings as text): checked in run_settings.
-        return RateLimiter(
-            per_second=_number(self.config, "rate_limit_per_second", 0),
-            per_minute=_number(self.config, "rate_limit_per_minute", 450),
-            per_hour=_number(self.config, "rate_limit_per_hour", 0),
-        )
+        return RateLimiter(**self.run_settings.rate_limits)
 
     @cached_property
     def forbidden_streams(self) -> dict[str, str]:
