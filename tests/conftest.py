@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from tap_visionone.json_text import union_fields
 from tests.simulator.fixtures import visionone_sim  # noqa: F401  (pytest fixture)
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "tap_visionone" / "schemas"
 _ATTRIBUTE_TEST = re.compile(r"::test_tap_stream_attribute_\w+\[(?P<stream>\w+)\.(?P<field>[^\]]+)\]$")
 
 
-def union_typed(stream: str, field: str) -> bool:
-    """Whether a top-level field of a tap-visionone stream takes more than one JSON type (besides null)."""
+@functools.cache
+def union_typed_fields(stream: str) -> frozenset[str]:
+    """Top-level fields of a tap-visionone stream that take more than one JSON type (besides null)."""
     path = SCHEMAS / f"{stream}.json"
-    if not path.exists():
-        return False
-    prop = json.loads(path.read_text(encoding="utf-8"))["properties"].get(field, {})
-    kinds = prop.get("type", [])
-    kinds = {kinds} if isinstance(kinds, str) else set(kinds)
-    return len(kinds - {"null"}) > 1
+    return union_fields(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else frozenset()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -37,7 +35,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kept, dropped = [], []
     for item in items:
         match = _ATTRIBUTE_TEST.search(item.nodeid)
-        if match and "TapVisionOne" in item.nodeid and union_typed(match["stream"], match["field"]):
+        if match and "TapVisionOne" in item.nodeid and match["field"] in union_typed_fields(match["stream"]):
             dropped.append(item)
         else:
             kept.append(item)
