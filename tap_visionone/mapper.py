@@ -33,7 +33,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities
 
 from tap_visionone import json_text
 from tap_visionone.errors import SettingsError, TapError, check_input_files
-from tap_visionone.windows import format_api_time, parse_datetime
+from tap_visionone.windows import format_api_time, parse_datetime, record_time_ms
 
 ACCOUNTS_STREAM = "iam_accounts"
 AUDIT_STREAM = "audit_logs"
@@ -146,14 +146,9 @@ def read_settings(config: dict, now: datetime | None = None) -> CleanupSettings:
 
 
 def _time(value: t.Any) -> datetime | None:
-    """An ISO 8601 date-time as an aware UTC datetime (no offset: UTC); None when unreadable."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    """An audit time in either of its forms as an aware UTC datetime (no zone: UTC); None when unreadable."""
+    moment = record_time_ms(value, "iso")
+    return None if moment is None else datetime.fromtimestamp(moment / 1000, UTC)
 
 
 def _fold(value: t.Any) -> str:
