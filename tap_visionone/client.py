@@ -2,7 +2,7 @@
 
 Every stream of the tap derives from :class:`VisionOneStream`. Streams that the API lets us
 read by time range derive from :class:`WindowedStream`, which adds the window fan-out of
-:mod:`tap_visionone.windowed` (shared with tap-workvivo, as are its limiter and retries); lists
+:mod:`connector_kit.windowed` (shared with tap-workvivo, as are its limiter and retries); lists
 the API only returns whole derive from :class:`FullTableStream`.
 """
 
@@ -19,38 +19,18 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseHATEOASPaginator
 
-from tap_visionone.errors import (
-    AuthError,
-    ForbiddenError,
-    StreamFailedError,
-)
-from tap_visionone.table_versions import activate_version, begin_version
-from tap_visionone.windowed import (
-    MAX_TRIES,
-    PAGE_GATE,
-    SyncStopped,
-    ThrottledStream,
-    TimeWindowedStream,
-    explain_exception,
-    status_line,
-)
+from connector_kit.error_text import explain_exception, status_line
+from connector_kit.errors import AuthError, ForbiddenError, StreamFailedError, SyncStopped
+from connector_kit.packed_pages import PAGE_GATE
+from connector_kit.sdk_adapter import activate_version, begin_version, plugin_of
+from connector_kit.throttled import ThrottledStream
+from connector_kit.visionone_regions import REGIONS
+from connector_kit.windowed import TimeWindowedStream
+
+__all__ = ["REGIONS", "FullTableStream", "VisionOneStream", "WindowedStream"]
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
-
-
-# Vision One's regional API hosts (automation.trendmicro.com "Regional domains").
-REGIONS: dict[str, str] = {
-    "us": "https://api.xdr.trendmicro.com",
-    "eu": "https://api.eu.xdr.trendmicro.com",
-    "au": "https://api.au.xdr.trendmicro.com",
-    "in": "https://api.in.xdr.trendmicro.com",
-    "sg": "https://api.sg.xdr.trendmicro.com",
-    "jp": "https://api.xdr.trendmicro.co.jp",
-    "mea": "https://api.mea.xdr.trendmicro.com",
-    "uk": "https://api.uk.xdr.trendmicro.com",
-    "usgov": "https://api.usgov.xdr.trendmicro.com",
-}
 
 
 def response_body(response: requests.Response) -> t.Any:
@@ -119,6 +99,7 @@ class VisionOneStream(ThrottledStream):
     """
 
     records_jsonpath = "$.items[*]"
+    packs_pages = False  # set by `TimeWindowedStream`: pages are packed as they are parsed
     rate_window_seconds = 60.0  # Vision One counts requests per API per 60 s; a 429 may omit Retry-After
     filter_header: t.ClassVar[str | None] = None
     filter_param: t.ClassVar[str | None] = None
@@ -193,7 +174,7 @@ class VisionOneStream(ThrottledStream):
         except ForbiddenError as exc:
             if self.settings.fail_on_forbidden:
                 raise
-            self._tap.forbidden_streams[self.name] = str(exc)  # type: ignore[attr-defined]
+            plugin_of(self).forbidden_streams[self.name] = str(exc)
             self.logger.warning(
                 "%s: skipped, %s (the rest of the sync goes on; set fail_on_forbidden to stop instead).",
                 self.name,
@@ -242,7 +223,7 @@ class VisionOneStream(ThrottledStream):
             if not isinstance(body, dict):
                 raise RetriableAPIError(f"HTTP {status} with a JSON body that is not an object", response)
             encoded = None
-            if isinstance(self, TimeWindowedStream) and isinstance(body.get("items"), list):
+            if self.packs_pages and isinstance(body.get("items"), list):
                 items = [item for item in body.pop("items") if isinstance(item, dict)]
                 encoded = self.encode(items) if items else None
                 del items
@@ -294,7 +275,7 @@ class FullTableStream(VisionOneStream):
     replication_key = None
 
     def read_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
-        self._stop = threading.Event()
+        self.stop_event = threading.Event()
         count = 0
         version = begin_version(self)
         try:
@@ -307,7 +288,7 @@ class FullTableStream(VisionOneStream):
             raise StreamFailedError(f"{self.name}: {exc}") from None
         except (RetriableAPIError, requests.exceptions.RequestException, ConnectionError) as exc:
             raise StreamFailedError(
-                f"{self.name}: failed after {MAX_TRIES} attempts: "
+                f"{self.name}: failed after {self.retries.max_tries} attempts: "
                 f"{explain_exception(exc, self.settings.request_timeout)}"
             ) from None
         except (RuntimeError, ValueError) as exc:

@@ -18,22 +18,23 @@ Which accounts are listed (README, "Inactive-account clean-up report"):
 from __future__ import annotations
 
 import json
-import sys
 import time
 import typing as t
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
-import click
 import singer_sdk.singerlib as singer
 from singer_sdk import InlineMapper
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
 
+from connector_kit import console
+from connector_kit.errors import SettingsError
+from connector_kit.sdk_adapter import CheckedSettings
+from connector_kit.settings import parse_datetime
+from connector_kit.times import format_api_time, record_time_ms
 from tap_visionone import json_text
-from tap_visionone.errors import SettingsError, TapError, check_input_files
-from tap_visionone.windows import format_api_time, parse_datetime, record_time_ms
 
 ACCOUNTS_STREAM = "iam_accounts"
 AUDIT_STREAM = "audit_logs"
@@ -285,12 +286,12 @@ class ReceivedMessage(singer.Message):
         return self.message
 
 
-class VisionOneActionsMapper(InlineMapper):
+class VisionOneActionsMapper(CheckedSettings, InlineMapper):
     """Passes a tap-visionone stream through (union-typed fields as JSON text if asked) and adds the
     ``account_cleanup`` report at its end."""
 
     name = "mapper-visionone-actions"
-    package_name = "visionone-connectors"
+    package_name = "tap-visionone"
     # No stream maps or flattening of its own: the SDK would otherwise accept (and ignore) their settings.
     capabilities: t.ClassVar[list] = [PluginCapabilities.ABOUT, PluginCapabilities.STRUCTURED_LOGGING]
 
@@ -344,13 +345,9 @@ class VisionOneActionsMapper(InlineMapper):
         self.streams_seen: set[str] = set()
         self.json_text_fields: dict[str, frozenset[str]] = {}  # stream -> fields passed on as JSON text
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """One line naming the setting: the mapper's own checks, then JSON Schema for the rest."""
+    def check_settings(self) -> None:
+        """The mapper's own checks, before JSON Schema's (`CheckedSettings`)."""
         _ = self.cleanup_settings
-        errors = super()._validate_config(raise_errors=False)
-        if errors and raise_errors:
-            raise SettingsError(f"Invalid settings: {errors[0]}")
-        return errors
 
     @cached_property
     def cleanup_settings(self) -> CleanupSettings:
@@ -476,12 +473,7 @@ class VisionOneActionsMapper(InlineMapper):
 
 def main() -> None:
     """Console script: expected failures print one line and exit 1, without a traceback."""
-    try:
-        check_input_files(sys.argv[1:])
-        VisionOneActionsMapper.cli()
-    except TapError as exc:
-        click.echo(f"mapper-visionone-actions: error: {exc}", err=True)
-        sys.exit(1)
+    console.run("mapper-visionone-actions", VisionOneActionsMapper.cli)
 
 
 if __name__ == "__main__":

@@ -2,156 +2,63 @@
 
 from __future__ import annotations
 
-import ipaddress
-import sys
 import typing as t
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cached_property
-from urllib.parse import urlsplit
 
-import click
-from singer_sdk import Tap
 from singer_sdk import typing as th
 
-from tap_visionone.client import REGIONS
-from tap_visionone.errors import SettingsError, TapError, check_catalog_streams, check_input_files
-from tap_visionone.ratelimit import RateLimiter
+from connector_kit.errors import SettingsError
+from connector_kit.settings import read_bool, read_number
+from connector_kit.sync_settings import SyncDefaults, SyncSettings, read_sync_settings, sync_properties
+from connector_kit.tap_base import ConnectorTap
+from connector_kit.visionone_regions import REGIONS, resolve_base_url
 from tap_visionone.streams import STREAM_NAMES, STREAMS
 from tap_visionone.streams.search import SEARCH_PAGE_SIZES
-from tap_visionone.tls import allow_unverified
-from tap_visionone.windows import format_api_time, parse_datetime, parse_duration
 
-DEFAULT_START = timedelta(days=1)  # the search API's own default range is the last 24 hours
+__all__ = ["REGIONS", "RunSettings", "TapVisionOne", "main", "read_run_settings", "resolve_base_url"]
+
+SYNC_DEFAULTS = SyncDefaults(
+    lag="10m",
+    request_timeout=90.0,
+    rate_limits={"second": 0, "minute": 450, "hour": 0},
+    rate_limit_notes={
+        "minute": " Vision One counts 60-second windows; its documented figure is 500 per API.",
+    },
+)
 
 
 @dataclass(frozen=True)
-class RunSettings:
+class RunSettings(SyncSettings):
     """Settings checked and converted once, before any request."""
 
-    base_url: str
-    start: datetime
-    end: datetime
-    window_size: timedelta
-    window_size_text: str
-    query: str
-    page_size: int
-    max_workers: int
-    request_timeout: float
-    verify_ssl: bool
-    rate_limits: dict[str, int] = field(default_factory=dict)  # per_second/per_minute/per_hour; 0: none
+    query: str = "*"
+    page_size: int = 5000
     stream_options: dict[str, dict[str, t.Any]] = field(default_factory=dict)
     fail_on_forbidden: bool = False
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def resolve_base_url(config: dict) -> str:
-    """``api_url`` wins over ``region``; plain http is only allowed to this machine."""
-    api_url = (config.get("api_url") or "").strip()
-    if not api_url:
-        region = (config.get("region") or "us").strip().lower()
-        if region not in REGIONS:
-            raise SettingsError(
-                f"Invalid setting `region`: {region!r} is not a Vision One region "
-                f"(one of {', '.join(REGIONS)}), or set `api_url`."
-            )
-        return REGIONS[region]
-    parts = urlsplit(api_url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise SettingsError(f"Invalid setting `api_url`: {api_url!r} is not an http(s) URL.")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise SettingsError(
-            f"Invalid setting `api_url`: plain http to {parts.hostname} would send the API key "
-            "unencrypted; use https (http is only allowed to 127.0.0.1/localhost)."
-        )
-    path = parts.path.rstrip("/")
-    if path.endswith("/v3.0"):
-        path = path[: -len("/v3.0")]
-    return f"{parts.scheme}://{parts.netloc}{path}"
-
-
-def _number(config: dict, name: str, default: float, kind: type = int) -> t.Any:
-    value = config.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        if isinstance(value, bool) or (kind is int and float(value) != int(float(value))):
-            raise ValueError
-        return kind(float(value)) if kind is int else kind(value)
-    except (TypeError, ValueError):
-        raise SettingsError(f"Invalid setting `{name}`: {value!r} is not a number.") from None
-
-
 def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
     """Check every setting that JSON Schema cannot, with one message naming the setting."""
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
     if not str(config.get("api_key") or "").strip():
         raise SettingsError(
             "Missing setting `api_key`: set it in the config or as TAP_VISIONONE_API_KEY "
             "(a Vision One API key whose role may view the APIs of the selected streams)."
         )
-    base_url = resolve_base_url(config)
-    lag = parse_duration(config.get("lag", "10m"), setting="lag")
-    end_date = parse_datetime(config["end_date"], setting="end_date") if config.get("end_date") else None
-    end = now - lag if end_date is None else min(now - lag, end_date)
-    start = (
-        parse_datetime(config["start_date"], setting="start_date")
-        if config.get("start_date")
-        else now - DEFAULT_START
-    )
-    if end_date is not None and start >= end_date:
-        raise SettingsError(
-            f"Invalid setting `end_date`: {config['end_date']} is not after `start_date` "
-            f"{format_api_time(start)}."
-        )
-    if start > now:
-        raise SettingsError(f"Invalid setting `start_date`: {config['start_date']} is in the future.")
-    page_size = _number(config, "page_size", 5000)
+    common = read_sync_settings(config, base_url=resolve_base_url(config), defaults=SYNC_DEFAULTS, now=now)
+    page_size = read_number(config, "page_size", 5000)
     if page_size not in SEARCH_PAGE_SIZES:
         raise SettingsError(
             f"Invalid setting `page_size`: {page_size} is not allowed by the API "
             f"(one of {', '.join(map(str, SEARCH_PAGE_SIZES))})."
         )
-    window_text = str(config.get("window_size", "1h"))
-    window_size = parse_duration(window_text, setting="window_size")
-    if window_size < timedelta(seconds=1):
-        raise SettingsError("Invalid setting `window_size`: it must be at least 1s.")
-    max_workers = _number(config, "max_workers", 4)
-    if not 1 <= max_workers <= 32:
-        raise SettingsError(f"Invalid setting `max_workers`: {max_workers} is not between 1 and 32.")
-    rate_limits = {}
-    for span, default in (("second", 0), ("minute", 450), ("hour", 0)):
-        name = f"rate_limit_per_{span}"
-        rate_limits[f"per_{span}"] = _number(config, name, default)
-        if rate_limits[f"per_{span}"] < 0:
-            raise SettingsError(f"Invalid setting `{name}`: it must be 0 (no limit) or more.")
-    timeout = _number(config, "request_timeout", 90.0, float)
-    if timeout <= 0:
-        raise SettingsError(f"Invalid setting `request_timeout`: {timeout:g} must be more than 0 seconds.")
-    query = str(config.get("query") or "*").strip() or "*"
-    stream_options = read_stream_options(config.get("stream_options"))
     return RunSettings(
-        base_url=base_url,
-        start=start,
-        end=end,
-        window_size=window_size,
-        window_size_text=window_text,
-        query=query,
+        **common,
+        query=str(config.get("query") or "*").strip() or "*",
         page_size=page_size,
-        max_workers=max_workers,
-        request_timeout=timeout,
-        verify_ssl=bool(config.get("verify_ssl", True)),
-        rate_limits=rate_limits,
-        stream_options=stream_options,
-        fail_on_forbidden=bool(config.get("fail_on_forbidden", False)),
+        stream_options=read_stream_options(config.get("stream_options")),
+        fail_on_forbidden=read_bool(config, "fail_on_forbidden", False),
     )
 
 
@@ -213,11 +120,12 @@ def stream_options_schema() -> dict[str, t.Any]:
     return properties
 
 
-class TapVisionOne(Tap):
+class TapVisionOne(ConnectorTap):
     """Singer tap for Trend Vision One (API v3.0)."""
 
     name = "tap-visionone"
-    package_name = "visionone-connectors"
+    package_name = "tap-visionone"
+    stream_classes = STREAMS
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -244,25 +152,6 @@ class TapVisionOne(Tap):
             "http://127.0.0.1:8777). https only, except to loopback addresses.",
         ),
         th.Property(
-            "start_date",
-            th.StringType,
-            description="First moment to fetch, as a date (2024-10-01, midnight UTC) or an ISO 8601 "
-            "date-time; inclusive. Default: 24 hours before the run. A saved bookmark wins when later.",
-        ),
-        th.Property(
-            "end_date",
-            th.StringType,
-            description="Moment to stop at, exclusive, as a date or ISO 8601 date-time. "
-            "Default: now minus `lag`.",
-        ),
-        th.Property(
-            "lag",
-            th.StringType,
-            default="10m",
-            description="How far behind now an open-ended sync stops, so events the API has not "
-            "indexed yet are fetched by the next run instead of being skipped (e.g. 10m, 1h).",
-        ),
-        th.Property(
             "query",
             th.StringType,
             default="*",
@@ -279,45 +168,6 @@ class TapVisionOne(Tap):
             "or 5000. Other lists use the largest page their API allows.",
         ),
         th.Property(
-            "window_size",
-            th.StringType,
-            default="1h",
-            description="Length of each time window fetched as a unit (e.g. 15m, 1h, 1d). The bookmark "
-            "advances window by window; a window's records are held in memory until emitted.",
-        ),
-        th.Property(
-            "max_workers",
-            th.IntegerType,
-            default=4,
-            description="Windows fetched at the same time (1 to 32), all through one rate limiter.",
-        ),
-        th.Property(
-            "rate_limit_per_second",
-            th.IntegerType,
-            default=0,
-            description="Most requests started in any 1-second span, across all workers (0 = no limit).",
-        ),
-        th.Property(
-            "rate_limit_per_minute",
-            th.IntegerType,
-            default=450,
-            description="Most requests in any 60-second span (Vision One counts 60-second windows; "
-            "its documented figure is 500 per API). 0 = no limit.",
-        ),
-        th.Property(
-            "rate_limit_per_hour",
-            th.IntegerType,
-            default=0,
-            description="Most requests in any 1-hour span (0 = no limit).",
-        ),
-        th.Property(
-            "request_timeout",
-            th.NumberType,
-            default=90,
-            description="Seconds to wait for an answer before the attempt counts as failed and is "
-            "retried (Vision One itself gives up after 60 s with a 504).",
-        ),
-        th.Property(
             "stream_options",
             th.CustomType(stream_options_schema()),
             description="Per-stream filters, keyed by stream name: `query`/`select` for the search "
@@ -332,49 +182,18 @@ class TapVisionOne(Tap):
             description="Stop the whole run when the key's role may not read a selected stream (HTTP 403). "
             "Default: skip that stream with one warning naming it, and sync the others.",
         ),
-        th.Property(
-            "verify_ssl",
-            th.BooleanType,
-            default=True,
-            description="Verify the API's TLS certificate. Turn off only for a test proxy "
-            "(a warning is logged).",
-        ),
+        *sync_properties(SYNC_DEFAULTS, window_note=" A window's records are held in memory until emitted."),
     ).to_dict()
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Fail with one line naming the setting, before any request is sent.
-
-        The tap's own checks run first (their messages name the setting and say what to do);
-        JSON Schema validation then catches anything they do not cover.
-        """
-        _ = self.run_settings
-        errors = super()._validate_config(raise_errors=False)
-        if errors and raise_errors:
-            raise SettingsError(f"Invalid settings: {errors[0]}")
-        return errors
-
-    @cached_property
-    def run_settings(self) -> RunSettings:
-        settings = read_run_settings(dict(self.config))
-        if not settings.verify_ssl:
-            allow_unverified(self.logger.warning)
-        return settings
-
-    @cached_property
-    def rate_limiter(self) -> RateLimiter:
-        """The one limiter every request of every stream and worker goes through."""
-        return RateLimiter(**self.run_settings.rate_limits)
+    def read_settings(self, config: dict[str, t.Any]) -> RunSettings:
+        return read_run_settings(config)
 
     @cached_property
     def forbidden_streams(self) -> dict[str, str]:
         """Streams skipped because the key's role may not read them (name -> reason)."""
         return {}
 
-    def discover_streams(self) -> list:
-        return [stream_class(tap=self) for stream_class in STREAMS]
-
     def sync_all(self) -> None:
-        check_catalog_streams(self.input_catalog, STREAM_NAMES, self.name)
         super().sync_all()
         if self.forbidden_streams:
             self.logger.warning(
@@ -384,15 +203,7 @@ class TapVisionOne(Tap):
             )
 
 
-def main() -> None:
-    """Console script: expected failures print one line and exit 1, without a traceback."""
-    try:
-        check_input_files(sys.argv[1:])
-        TapVisionOne.cli()
-    except TapError as exc:
-        click.echo(f"tap-visionone: error: {exc}", err=True)
-        sys.exit(1)
-
+main = TapVisionOne.main
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,6 @@
 """The Workvivo SIEM client: organisation and bearer headers, ``links.next`` paging, the error map.
 
-Limiter, retries and window fan-out come from :mod:`tap_visionone.windowed`, the part both taps
-really share; nothing of Vision One's API (regions, TMV1 headers, nextLink) is used here.
+Limiter, retries and window fan-out come from :mod:`connector_kit.windowed`, which both taps share.
 """
 
 from __future__ import annotations
@@ -15,11 +14,12 @@ import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseHATEOASPaginator
 
-from tap_visionone.errors import AuthError
-from tap_visionone.windowed import TimeWindowedStream, status_line
+from connector_kit.error_text import status_line
+from connector_kit.errors import AuthError
+from connector_kit.windowed import TimeWindowedStream
 
 if t.TYPE_CHECKING:
-    from tap_visionone.windows import Window
+    from connector_kit.window_plan import Window
 
 
 def body_of(response: requests.Response) -> t.Any:
@@ -55,6 +55,7 @@ class NextPagePaginator(BaseHATEOASPaginator):
 class WorkvivoStream(TimeWindowedStream):
     """A Workvivo stream read in time windows that the API takes as path segments (epoch seconds)."""
 
+    packs_pages = False  # records are packed a thousand at a time as they arrive (`LOOSE_PAGE`)
     records_jsonpath = "$.data[*]"
     key_unit = "s"
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
 
+from connector_kit import errors as kit
 
-class TargetCsvFlatError(Exception):
+
+class TargetCsvFlatError(kit.ConnectorError):
     """An expected failure with a message written for the person running the target."""
 
 
-class SettingsError(TargetCsvFlatError, ValueError):
+class SettingsError(TargetCsvFlatError, kit.SettingsError, ValueError):
     """A setting is invalid; raised before any message is read."""
 
 

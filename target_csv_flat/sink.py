@@ -37,6 +37,7 @@ from pathlib import Path
 from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
+from connector_kit.sdk_adapter import RecordChecks
 from target_csv_flat.atomic_csv import read_header, remove_stale_temps
 from target_csv_flat.errors import MissingKeyError, OutputError, RecordError, SettingsError
 from target_csv_flat.flatten import Column, compile_row_builder, flatten_schema, header, union_header
@@ -51,7 +52,6 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable
 
     from singer_sdk import Target
-    from singer_sdk.helpers.conform import DatetimeErrorTreatmentEnum
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 BATCH_SIZE = 100_000
@@ -83,7 +83,7 @@ def sort_key(value: object) -> tuple[int, object]:
     return (2, str(value))
 
 
-class CsvSink(BatchSink):
+class CsvSink(RecordChecks, BatchSink):
     """Writes one stream to one flattened CSV file."""
 
     MAX_SIZE_DEFAULT = BATCH_SIZE
@@ -134,32 +134,26 @@ class CsvSink(BatchSink):
             return None
         return FastValidator(self.schema, validate_formats=self.validate_field_string_format)
 
-    def _validate_and_parse(self, record: dict) -> dict:
+    parse_timestamps = False  # `date-time` text is written exactly as received
+
+    def check_record(self, record: dict) -> None:
         """Validate; an invalid record is handled by `on_invalid_record` instead of a traceback."""
         self._rejected = False
-        if self._validator is not None:
+        validator = self.validator
+        if validator is not None:
             try:
-                self._validator.validate(record)
+                validator.validate(record)
             except InvalidRecord as exc:
                 self._reject(record, invalid_field(exc.__cause__), exc.error_message)
-        return record
 
-    def _singer_validate_message(self, record: dict) -> None:
+    def check_key_properties(self, record: dict) -> None:
         """A record without its key properties is an invalid record too."""
         if self._rejected:
             return
-        for key in self._key_properties:
+        for key in self.required_keys:
             if key not in record:
                 self._reject(record, key, f"key property {key!r} is missing", MissingKeyError)
                 return
-
-    def _parse_timestamps_in_record(
-        self,
-        record: dict,
-        schema: dict,
-        treatment: DatetimeErrorTreatmentEnum,
-    ) -> None:
-        """Keep `date-time` strings exactly as received (the SDK would parse them to datetime)."""
 
     def _reject(
         self,
@@ -168,7 +162,7 @@ class CsvSink(BatchSink):
         reason: str,
         error: type[RecordError] = RecordError,
     ) -> None:
-        key = record_key(record, self._key_properties, self._total_records_read + 1)
+        key = record_key(record, self.required_keys, self.records_read + 1)
         message = describe(self.stream_name, key, field_name, reason)
         if self.on_invalid == "fail":
             self.output_run.discard_all()

@@ -15,12 +15,10 @@ from __future__ import annotations
 import codecs
 import decimal
 import json
-import sys
 import tempfile
 import typing as t
 from pathlib import Path
 
-import click
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities
@@ -29,8 +27,9 @@ from singer_sdk.mapper import PluginMapper
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
-from tap_visionone.errors import InputFileError, check_input_files
-from target_csv_flat.errors import SettingsError, TargetCsvFlatError
+from connector_kit import console
+from connector_kit.sdk_adapter import BatchAgeHook
+from target_csv_flat.errors import SettingsError
 from target_csv_flat.flatten import LIST_FORMATS
 from target_csv_flat.local_time import load_zone
 from target_csv_flat.naming import PLACEHOLDERS, check_naming_scheme
@@ -87,11 +86,11 @@ class MessageReader(SingerReader):
             return super().deserialize_json(line)  # logs and raises the SDK's InvalidInputLine
 
 
-class TargetCsvFlat(Target):
+class TargetCsvFlat(BatchAgeHook, Target):
     """Singer target writing one flattened CSV file per stream (nested objects become columns)."""
 
     name = "target-csv-flat"
-    package_name = "visionone-connectors"
+    package_name = "target-csv-flat"
     default_sink_class = CsvSink
     message_reader_class = MessageReader
     _full_batch_committed = False
@@ -132,14 +131,13 @@ class TargetCsvFlat(Target):
         self.output_run.end_of_input = True
         super().process_endofpipe()
 
-    def _handle_max_record_age(self) -> None:
+    def after_record(self) -> None:
         """After a full batch, commit every sink and emit STATE (``drain_all``).
 
         The SDK emits STATE only at the end of the input or every `_MAX_RECORD_AGE_IN_MINUTES`: a
         target killed mid-run then left no bookmark at all, and the rerun read everything again. Now
         a kill costs at most the rows since the last full batch.
         """
-        super()._handle_max_record_age()
         if self._full_batch_committed:
             self._full_batch_committed = False
             self.drain_all()
@@ -333,12 +331,7 @@ class TargetCsvFlat(Target):
 
 def main() -> None:
     """Console script: expected failures print one line and exit 1, without a traceback."""
-    try:
-        check_input_files(sys.argv[1:])
-        TargetCsvFlat.cli()
-    except (TargetCsvFlatError, InputFileError) as exc:
-        click.echo(f"target-csv-flat: error: {exc}", err=True)
-        sys.exit(1)
+    console.run("target-csv-flat", TargetCsvFlat.cli)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def run_cli(
 
 def run_main(sim: Simulator | None, cwd: Path, *args: str, key: str | None = KEY) -> Run:
     """``visionone-actions ARGS`` through the console script's entry point, in this process."""
-    from tap_visionone.actions.cli import main
+    from visionone_actions.cli import main
 
     env = {"TAP_VISIONONE_API_KEY": key, "TAP_VISIONONE_API_URL": sim.base_url if sim else None}
     saved_env = {name: os.environ.get(name) for name in env}
@@ -461,7 +461,7 @@ def _expected_path(template: str, context: dict[str, Any]) -> str:
 
 
 def test_every_action_and_trigger_has_a_case() -> None:
-    from tap_visionone.actions.table import ACTIONS
+    from visionone_actions.table import ACTIONS
 
     assert sorted(CASES) == sorted(action.name for action in ACTIONS)
     assert len(ACTIONS) == 51

@@ -1,7 +1,7 @@
 """Full-table streams as Singer table versions: each run replaces the previous copy instead of adding one.
 
 The tap tags a full-table read's RECORDs with a `version` and sends `ACTIVATE_VERSION` once the read
-is complete (`tap_visionone.table_versions`); target-csv-flat stages the version's rows beside the
+is complete (`connector_kit.sdk_adapter`); target-csv-flat stages the version's rows beside the
 CSV and swaps them in on activation (`target_csv_flat.versions`). Checked here: the SDK members the
 tap relies on, the target's handling of both orders (after the rows, and the SDK's before them),
 two real runs through the console scripts against the simulator, and kills during the second run.
@@ -24,7 +24,7 @@ import pytest
 import requests
 from singer_sdk.streams import Stream
 
-from tap_visionone.table_versions import activate_version, begin_version
+from connector_kit.sdk_adapter import activate_version, begin_version
 from tap_visionone.tap import TapVisionOne
 from target_csv_flat.target import TargetCsvFlat
 from tests.simulator import Simulator

@@ -22,9 +22,9 @@ import pytest
 import yaml
 from singer_sdk.io_base import SingerWriter
 
-from tap_visionone.errors import SettingsError
+from connector_kit.errors import SettingsError
+from connector_kit.times import format_api_time
 from tap_visionone.mapper import REPORT_SCHEMA, VisionOneActionsMapper, read_settings
-from tap_visionone.windows import format_api_time
 from tests.simulator import Simulator
 from tests.tap_runner import run_pipeline
 
@@ -455,7 +455,7 @@ def test_meltano_yml_declares_the_mapper_with_every_setting() -> None:
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     (mapper,) = project["plugins"]["mappers"]
     assert "variant" not in mapper
-    assert mapper["executable"] == "mapper-visionone-actions" and mapper["pip_url"] == "-e ."
+    assert mapper["executable"] == "mapper-visionone-actions" and mapper["pip_url"] == "-e ./connector_kit -e ./tap_visionone"
     assert mapper["namespace"] == "mapper_visionone_actions"  # env vars MAPPER_VISIONONE_ACTIONS_*
     mappings = {m["name"]: m.get("config") for m in mapper["mappings"]}
     assert mappings == {

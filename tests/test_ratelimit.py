@@ -7,9 +7,9 @@ import threading
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
+from connector_kit.ratelimit import RateLimiter
+from connector_kit.retries import retry_wait
 from tap_visionone.client import VisionOneStream
-from tap_visionone.ratelimit import RateLimiter
-from tap_visionone.windowed import retry_wait
 
 
 class FakeClock:

@@ -283,7 +283,7 @@ def test_the_simulator_checks_endpoint_select_and_reference_only_fields(sim: Sim
 
 
 def test_a_select_longer_than_the_reference_allows_is_a_settings_error() -> None:
-    from tap_visionone.errors import SettingsError
+    from connector_kit.errors import SettingsError
 
     endpoints = NON_SEARCH["endpoints"]
     endpoints.check_options({"select": "endpointName,osName,eppAgentStatus"})

@@ -114,7 +114,7 @@ def test_wrong_workvivo_id_names_the_setting(sim: Simulator, tmp_path: Path) -> 
         ({"workvivo_id": ""}, "Missing setting `workvivo_id`"),
         ({"api_token": None}, "Missing setting `api_token`"),
         ({"start_date": "2024-13-40"}, "Invalid setting `start_date`"),
-        ({"end_date": "2024-09-30"}, "Invalid setting `end_date`: 2024-09-30 is before `start_date`"),
+        ({"end_date": "2024-09-30"}, "Invalid setting `end_date`: 2024-09-30 is not after `start_date`"),
         ({"window_size": "2d"}, "Invalid setting `window_size`"),
         ({"api_url": "http://siem.example.com"}, "Invalid setting `api_url`"),
     ],

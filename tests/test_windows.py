@@ -9,17 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tap_visionone.errors import SettingsError
-from tap_visionone.windows import (
-    Window,
-    fetch_in_order,
-    format_api_time,
-    from_epoch_ms,
-    parse_datetime,
-    parse_duration,
-    plan_windows,
-    record_time_ms,
-)
+from connector_kit.errors import SettingsError
+from connector_kit.ordered_fetch import fetch_in_order
+from connector_kit.settings import parse_datetime, parse_duration
+from connector_kit.times import format_api_time, from_epoch_ms, record_time_ms
+from connector_kit.window_plan import Window, plan_windows
 
 
 def utc(*args: int) -> datetime:

@@ -11,9 +11,9 @@ import typing as t
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from connector_kit.errors import SettingsError
 from tap_visionone import schemas
 from tap_visionone.client import FullTableStream
-from tap_visionone.errors import SettingsError
 
 ENDPOINT_PAGE_SIZES = (10, 50, 100, 200, 500, 1000)
 SELECT_MAX_LENGTH = 128

@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from connector_kit.errors import SettingsError
+from connector_kit.settings import parse_datetime
+from connector_kit.times import format_api_time
+from connector_kit.window_plan import Window
 from tap_visionone import schemas
 from tap_visionone.client import WindowedStream
-from tap_visionone.errors import SettingsError
-from tap_visionone.windows import Window, format_api_time, parse_datetime
 
 OAT_PAGE_SIZES = (50, 100, 200)
 MAX_DETECTED_RANGE = timedelta(days=365)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tap_visionone.errors import SettingsError
+from connector_kit.errors import SettingsError
 
 PREFIX = "TAP_VISIONONE_"
 NAMES = ("api_key", "api_url", "region", "verify_ssl", "request_timeout")
@@ -97,7 +97,7 @@ def to_bool(value: Any, name: str) -> bool:
 
 def read_settings(config_file: Path | None, *, need_key: bool = True) -> Settings:
     """Check the settings; ``need_key=False`` (``--dry-run``) accepts a missing key."""
-    from tap_visionone.tap import resolve_base_url  # the tap's rule: api_url wins over region
+    from connector_kit.visionone_regions import resolve_base_url  # api_url wins over region, as in the tap
 
     raw = raw_settings(config_file)
     api_key = str(raw.get("api_key") or "").strip()

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tap_visionone.actions.table import Action, Option
+from visionone_actions.table import Action, Option
 
 
 class InputError(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tap_visionone.actions.runner import DryRun, Outcome
+from visionone_actions.runner import DryRun, Outcome
 
 MAX_CELL = 60
 

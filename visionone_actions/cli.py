@@ -1,4 +1,4 @@
-"""``visionone-actions``: one click command per entry of :data:`tap_visionone.actions.table.ACTIONS`.
+"""``visionone-actions``: one click command per entry of :data:`visionone_actions.table.ACTIONS`.
 
 Exit codes: 0 every item succeeded; 1 an item failed, or the run stopped (key refused, no permission, API
 unreachable, not confirmed); 2 the inputs or settings are wrong and nothing was sent. Errors are one line on
@@ -14,13 +14,13 @@ from typing import Any
 
 import click
 
-from tap_visionone.actions.output import render
-from tap_visionone.actions.rows import InputError, build_rows
-from tap_visionone.actions.runner import FatalError, Runner, one_line
-from tap_visionone.actions.settings import PREFIX, read_settings
-from tap_visionone.actions.table import ACTIONS, Action, Kind, Option
-from tap_visionone.client import REGIONS
-from tap_visionone.errors import SettingsError
+from connector_kit.errors import SettingsError
+from connector_kit.visionone_regions import REGIONS
+from visionone_actions.output import render
+from visionone_actions.rows import InputError, build_rows
+from visionone_actions.runner import FatalError, Runner, one_line
+from visionone_actions.settings import PREFIX, read_settings
+from visionone_actions.table import ACTIONS, Action, Kind, Option
 
 PROG = "visionone-actions"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}

@@ -21,9 +21,9 @@ from typing import Any, TextIO
 
 import requests
 
-from tap_visionone.actions.settings import Settings
-from tap_visionone.actions.table import Action, Kind
-from tap_visionone.tls import allow_unverified, environment_settings, tls_message
+from connector_kit.tls import allow_unverified, environment_settings, tls_message
+from visionone_actions.settings import Settings
+from visionone_actions.table import Action, Kind
 
 APP_NAME = "visionone-actions"
 DONE = {"succeeded", "failed", "rejected", "canceled"}

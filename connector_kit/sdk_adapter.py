@@ -1,0 +1,196 @@
+"""The one module that touches private members of the Singer SDK, each for a reason the SDK has no hook for.
+
+Every plugin reaches the SDK's internals through the mixins and functions here, never directly, and
+`PRIVATE_MEMBERS` lists what they rely on; `tests/connector_kit/test_sdk_adapter.py` fails when the
+pinned SDK no longer has one of them with the parameters used here. Why each one:
+
+- ``Stream._tap``: the plugin object a stream belongs to, where the run's settings and its one rate
+  limiter live (the SDK passes it to the stream's constructor and keeps it only privately).
+- ``Stream._increment_stream_state``: windowed streams move the bookmark per completed window, not per
+  record (some APIs answer newest first, so a record's time says nothing about what is complete).
+- ``Stream._write_state_message`` and ``state_manager.is_flushed``: write STATE right after a window's
+  last record, not only every ``STATE_MSG_FREQUENCY`` records.
+- ``Stream._process_record``: the last step before a RECORD is written, after ``post_process`` (which
+  may derive the primary key): a record without its key must stop the window, not reach the target.
+- ``Stream._stream_version`` and ``Stream._write_activate_version_message``: full-table streams send
+  ``ACTIVATE_VERSION`` after their last record (the SDK only sends it before the first, which makes a
+  target drop the old rows before the new ones have arrived).
+- ``PluginBase._validate_config``: a plugin's own setting checks run before JSON Schema's, so a bad
+  setting is one line naming it instead of the SDK's schema dump, and before any request.
+- ``Sink._validate_and_parse``, ``Sink._singer_validate_message``, ``Sink._validator``,
+  ``Sink._key_properties``, ``Sink._total_records_read``: target-csv-flat handles an invalid record
+  by its ``on_invalid_record`` setting (fail with one line, skip, quarantine) instead of a traceback.
+- ``Sink._parse_timestamps_in_record``: keep ``date-time`` text exactly as received.
+- ``Target._handle_max_record_age``: the SDK emits STATE only at the end of the input or every 5
+  minutes; target-csv-flat commits and emits STATE after each full batch, so a kill costs little.
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+
+from singer_sdk import Stream
+from singer_sdk.plugin_base import PluginBase
+from singer_sdk.sinks import Sink
+from singer_sdk.target_base import Target
+
+from connector_kit.errors import SettingsError
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.sinks.core import BaseJSONSchemaValidator
+
+# (SDK class, member, the parameters this module relies on; None for an attribute set in __init__).
+PRIVATE_MEMBERS: tuple[tuple[type, str, tuple[str, ...] | None], ...] = (
+    (Stream, "_tap", None),
+    (Stream, "_increment_stream_state", ("self", "latest_record", "context")),
+    (Stream, "_write_state_message", ("self",)),
+    (Stream, "_process_record", ("self", "record", "child_context", "partition_context")),
+    (Stream, "_stream_version", None),
+    (Stream, "_write_activate_version_message", ("self", "full_table_version")),
+    (PluginBase, "_validate_config", ("self", "raise_errors")),
+    (Sink, "_validate_and_parse", ("self", "record")),
+    (Sink, "_singer_validate_message", ("self", "record")),
+    (Sink, "_parse_timestamps_in_record", ("self", "record", "schema", "treatment")),
+    (Sink, "_validator", None),
+    (Sink, "_key_properties", None),
+    (Sink, "_total_records_read", None),
+    (Target, "_handle_max_record_age", ("self",)),
+)
+
+
+# -- streams -----------------------------------------------------------------------------------
+
+
+def plugin_of(stream: Stream) -> t.Any:
+    """The tap (or mapper) a stream belongs to."""
+    return stream._tap
+
+
+def write_state(stream: Stream) -> None:
+    """Write the stream's STATE now, even if nothing moved since the last one."""
+    stream.state_manager.is_flushed = False
+    stream._write_state_message()
+
+
+class WindowedStreamHooks(Stream):
+    """A stream whose bookmark moves by completed windows and whose records are checked before output.
+
+    Subclasses implement `check_record` (raise to stop before a record is written).
+    """
+
+    def check_record(self, record: dict) -> None:
+        """Raise if ``record`` must not be written (called after ``post_process``)."""
+
+    def _increment_stream_state(self, latest_record: t.Any, *, context: Context | None = None) -> None:
+        """Bookmarks move per window (`write_state`), not per record."""
+
+    def _process_record(
+        self,
+        record: dict,
+        child_context: Context | None = None,
+        partition_context: Context | None = None,
+    ) -> None:
+        self.check_record(record)
+        super()._process_record(record, child_context=child_context, partition_context=partition_context)
+
+
+def begin_version(stream: Stream) -> int:
+    """Tag the stream's RECORD messages from now on with a new table version, and return it.
+
+    The version is the time in epoch milliseconds (Singer's convention: later runs, higher versions).
+    If the SDK's own ``emit_activate_version_messages`` is on, the SDK has already announced a version
+    for this sync; that one is kept, so the records match it.
+    """
+    if stream.emit_activate_version_messages and stream._stream_version is not None:
+        return stream._stream_version
+    version = time.time_ns() // 1_000_000
+    stream._stream_version = version
+    return version
+
+
+def activate_version(stream: Stream, version: int) -> None:
+    """Write ``ACTIVATE_VERSION`` for ``version`` (one per stream-map alias): all its records are out."""
+    stream._write_activate_version_message(version)
+
+
+# -- taps, mappers, targets: settings ------------------------------------------------------------
+
+
+class CheckedSettings(PluginBase):
+    """A plugin whose `check_settings` runs before the SDK's JSON Schema validation.
+
+    `check_settings` raises `SettingsError` naming the setting; whatever JSON Schema still finds is
+    reported as one `SettingsError` line too, instead of the SDK's ``ConfigValidationError`` dump.
+    """
+
+    def check_settings(self) -> None:
+        """Raise `SettingsError` for a setting the plugin cannot run with."""
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        self.check_settings()
+        errors = super()._validate_config(raise_errors=False)
+        if errors and raise_errors:
+            raise SettingsError(f"Invalid settings: {errors[0]}")
+        return errors
+
+
+# -- targets -------------------------------------------------------------------------------------
+
+
+class RecordChecks(Sink):
+    """A sink that decides itself what an invalid record or a missing key property leads to.
+
+    Subclasses implement `check_record` (schema validation) and `check_key_properties`, and say with
+    `parse_timestamps` whether ``date-time`` text is parsed (the SDK's default) or kept as received.
+    """
+
+    parse_timestamps: t.ClassVar[bool] = True
+
+    @property
+    def validator(self) -> BaseJSONSchemaValidator | None:
+        """The validator the SDK built from `get_validator` (None when validation is off)."""
+        return self._validator
+
+    @property
+    def records_read(self) -> int:
+        """Records this sink has been given so far (the SDK's count)."""
+        return self._total_records_read
+
+    @property
+    def required_keys(self) -> t.Sequence[str]:
+        return self._key_properties
+
+    def check_record(self, record: dict) -> None:
+        """Validate ``record`` against the schema; handle what is wrong."""
+
+    def check_key_properties(self, record: dict) -> None:
+        """Handle a record that lacks one of its key properties."""
+
+    def _validate_and_parse(self, record: dict) -> dict:
+        self.check_record(record)
+        if self.parse_timestamps:
+            super()._parse_timestamps_in_record(
+                record=record, schema=self.schema, treatment=self.datetime_error_treatment
+            )
+        return record
+
+    def _singer_validate_message(self, record: dict) -> None:
+        self.check_key_properties(record)
+
+    def _parse_timestamps_in_record(self, record: dict, schema: dict, treatment: t.Any) -> None:
+        if self.parse_timestamps:
+            super()._parse_timestamps_in_record(record=record, schema=schema, treatment=treatment)
+
+
+class BatchAgeHook(Target):
+    """A target told after each record whether to drain (`after_record`), where the SDK only checks the
+    age of the oldest record held."""
+
+    def after_record(self) -> None:
+        """Called after each record's batch-age check."""
+
+    def _handle_max_record_age(self) -> None:
+        super()._handle_max_record_age()
+        self.after_record()

@@ -1,0 +1,223 @@
+"""The windowed stream both taps build on: time windows fetched in parallel and emitted in order.
+
+:class:`TimeWindowedStream` cuts the sync range into windows (`window_plan`), fetches them on
+``max_workers`` threads (`ordered_fetch`) and emits them in order, moving the bookmark to a window's
+end only once all its records are out. Requests are throttled and retried by `ThrottledStream`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import typing as t
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from connector_kit.error_text import explain_exception
+from connector_kit.errors import AuthError, SyncStopped, WindowFailedError
+from connector_kit.memory import release_free_memory
+from connector_kit.ordered_fetch import fetch_in_order
+from connector_kit.packed_pages import LOOSE_PAGE, EncodedPage, PackedPage, encode_page
+from connector_kit.sdk_adapter import WindowedStreamHooks, write_state
+from connector_kit.throttled import ThrottledStream
+from connector_kit.times import format_api_time, from_epoch_ms, parse_api_time, record_time_ms
+from connector_kit.window_plan import Window, plan_windows
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+
+class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
+    """An incremental stream read in time windows, fetched in parallel, emitted in order.
+
+    The bookmark is the end of the last window whose records were all emitted (in the unit of
+    the replication key: epoch ms for searches, an ISO date-time otherwise), so a killed run
+    resumes at its first unfinished window. Records never move the bookmark themselves: some
+    endpoints answer newest first, so a window is only done when its last page has arrived.
+    """
+
+    is_sorted = True
+    packs_pages = True  # a client's `validate_response` may pack a page's items as it parses them (`encode`)
+    key_unit: t.ClassVar[str] = "iso"  # the replication key's unit: "ms" or "s" since the epoch, or "iso"
+    retention: t.ClassVar[timedelta | None] = None  # how far back the API serves data, if limited
+
+    def window_params(self, window: Window) -> dict[str, t.Any]:
+        """Query parameters that select one window; endpoints name them differently."""
+        return {"startDateTime": window.start_param, "endDateTime": window.end_param}
+
+    def sort_key(self, record: dict) -> tuple:
+        """Records of a window in time order, whatever shape each one's time has (unreadable ones first:
+        :meth:`check_replication_key` stops their window before anything is emitted)."""
+        moment = record_time_ms(record.get(self.replication_key or ""), self.key_unit)
+        return (moment if moment is not None else -1, str(record.get(self.primary_keys[0], "")))
+
+    def sync_range(self, context: Context | None) -> tuple[datetime, datetime]:
+        """``[bookmark or start_date, end)``, clipped to what the API still keeps."""
+        start, end = self.settings.start, self.settings.end
+        bookmark = self.bookmark_time(context)
+        if bookmark is not None:
+            start = max(start, bookmark)
+        if self.retention is not None and start < end - self.retention:
+            # The API refuses older starts (400); an hour's margin covers the run's own duration.
+            kept = end - self.retention + timedelta(hours=1)
+            self.logger.warning(
+                "%s: the API keeps %d days of data; starting at %s instead of %s.",
+                self.name,
+                self.retention.days,
+                format_api_time(kept),
+                format_api_time(start),
+            )
+            start = kept
+        return start, end
+
+    def read_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
+        start, end = self.sync_range(context)
+        windows = plan_windows(start, end, self.settings.window_size) if start < end else []
+        if not windows:
+            self.logger.info(
+                "%s: nothing to fetch, already synced up to %s", self.name, format_api_time(start)
+            )
+            return
+        self.logger.info(
+            "%s: fetching %s..%s in %d windows of %s with %d workers",
+            self.name,
+            format_api_time(start),
+            format_api_time(end),
+            len(windows),
+            self.settings.window_size_text,
+            self.settings.max_workers,
+        )
+        self.stop_event = threading.Event()
+        total = 0
+        done = fetch_in_order(
+            windows,
+            self._fetch_window,
+            max_workers=self.settings.max_workers,
+            stop=self.stop_event,
+            fatal=(AuthError,),
+        )
+        for number, (window, pages) in enumerate(done, start=1):
+            order = sorted((key, p, i) for p, page in enumerate(pages) for i, key in enumerate(page.keys))
+            lines = [page.lines() for page in pages]
+            del pages
+            self._emitting = window
+            for _, p, i in order:
+                yield json.loads(lines[p][i])
+            count = len(order)
+            total += count
+            del lines, order
+            self._complete_window(context, window)
+            release_free_memory()
+            self.logger.info(
+                "%s: window %s complete, %d records (%d/%d windows, %d records so far)",
+                self.name,
+                window,
+                count,
+                number,
+                len(windows),
+                total,
+            )
+
+    def bookmark_time(self, context: Context | None) -> datetime | None:
+        """The saved bookmark as a UTC datetime, whichever unit it was saved in."""
+        state = self.get_context_state(context)
+        value = state.get("replication_key_value")
+        if state.get("replication_key") != self.replication_key or value is None:
+            return None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return from_epoch_ms(value * 1000 if self.key_unit == "s" else value)
+        return parse_api_time(str(value))
+
+    def bookmark_value(self, window: Window) -> int | str:
+        if self.key_unit == "ms":
+            return window.end_ms
+        if self.key_unit == "s":
+            return window.end_ms // 1000
+        return window.end_param
+
+    def pack(self, records: list[dict]) -> PackedPage:
+        """Records as a `PackedPage` (compact JSON has no raw newline, so lines split them back)."""
+        return self.encode(records).compressed()
+
+    def encode(self, records: list[dict]) -> EncodedPage:
+        """First half of `pack`: JSON lines, so the dicts can go (zlib then runs without the GIL)."""
+        names = [*self.primary_keys, *([self.replication_key] if self.replication_key else [])]
+        return encode_page(records, self.sort_key, names)
+
+    def _fetch_window(self, window: Window) -> list[PackedPage]:
+        """A window's records, packed, waiting for their turn to be emitted.
+
+        Pages may arrive packed already (Vision One packs them as it parses them, under
+        `PAGE_GATE`); loose records are packed here a page at a time.
+        """
+        context = self.window_params(window)  # the window's query parameters; also the metrics context
+        pages: list[PackedPage] = []
+        loose: list[dict] = []
+        try:
+            for record in self.request_records(context):  # the SDK calls post_process as it emits them
+                if isinstance(record, PackedPage):
+                    pages.append(record)
+                    continue
+                loose.append(record)
+                if len(loose) >= LOOSE_PAGE:
+                    pages.append(self.pack(loose))
+                    loose = []
+            if loose:
+                pages.append(self.pack(loose))
+            for page in pages:
+                for brief in page.briefs:
+                    self.check_replication_key(window, brief)
+            return pages
+        except (AuthError, SyncStopped):
+            raise
+        except FatalAPIError as exc:
+            raise WindowFailedError(f"{self.name}: window {window} failed: {exc}") from None
+        except (RetriableAPIError, requests.exceptions.RequestException, ConnectionError) as exc:
+            raise WindowFailedError(
+                f"{self.name}: window {window} failed after {self.retries.max_tries} attempts: "
+                f"{explain_exception(exc, self.settings.request_timeout)}; the bookmark stays at "
+                f"{window.start_param}, so the next run starts with this window."
+            ) from None
+        except (RuntimeError, ValueError) as exc:  # a looping nextLink; an unreadable page
+            raise WindowFailedError(f"{self.name}: window {window} failed: {exc}") from None
+
+    def check_replication_key(self, window: Window, record: dict) -> None:
+        """Stop at a record whose replication key cannot be read as a time, before any record of its
+        window is emitted: the window's order and the bookmark depend on it. (Other fields are the
+        target's to validate.)"""
+        replication_key = self.replication_key or ""
+        value = record.get(replication_key) if replication_key else None
+        if value is None or record_time_ms(value, self.key_unit) is not None:
+            return
+        number = {"ms": "epoch milliseconds or ", "s": "epoch seconds or "}.get(self.key_unit, "")
+        expected = f"a date-time ({number}ISO 8601 text)"
+        keys = ", ".join(f"{key}={record.get(key)!r}" for key in self.primary_keys)
+        raise WindowFailedError(
+            f"{self.name}: window {window} failed: record {keys}: field {replication_key}: "
+            f"{value!r} is not {expected}; the bookmark stays at {window.start_param}."
+        )
+
+    def check_record(self, record: dict) -> None:
+        """Never emit a record without its primary key (checked after ``post_process``, which may derive
+        it): downstream de-duplication needs it. The window's STATE is not written, so the bookmark
+        stays before the window."""
+        missing = [key for key in self.primary_keys if record.get(key) in (None, "")]
+        if missing:
+            window = getattr(self, "_emitting", None)
+            where = f"window {window} failed: " if window is not None else ""
+            stays = f"; the bookmark stays at {window.start_param}" if window is not None else ""
+            replication_key = self.replication_key
+            when = f" ({replication_key}={record.get(replication_key)!r})" if replication_key else ""
+            raise WindowFailedError(
+                f"{self.name}: {where}a record{when} has no `{missing[0]}` (its primary key){stays}."
+            )
+
+    def _complete_window(self, context: Context | None, window: Window) -> None:
+        """Move the bookmark to the window's end and emit STATE, now that all its records are out."""
+        state = self.get_context_state(context)
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = self.bookmark_value(window)
+        write_state(self)
