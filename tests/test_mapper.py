@@ -455,7 +455,8 @@ def test_meltano_yml_declares_the_mapper_with_every_setting() -> None:
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     (mapper,) = project["plugins"]["mappers"]
     assert "variant" not in mapper
-    assert mapper["executable"] == "mapper-visionone-actions" and mapper["pip_url"] == "-e ./connector_kit -e ./tap_visionone"
+    assert mapper["executable"] == "mapper-visionone-actions"
+    assert mapper["pip_url"] == "-e ./connector_kit -e ./tap_visionone"  # the mapper ships with the tap
     assert mapper["namespace"] == "mapper_visionone_actions"  # env vars MAPPER_VISIONONE_ACTIONS_*
     mappings = {m["name"]: m.get("config") for m in mapper["mappings"]}
     assert mappings == {
