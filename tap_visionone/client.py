@@ -21,6 +21,7 @@ from singer_sdk.pagination import BaseHATEOASPaginator
 
 from connector_kit.error_text import explain_exception, status_line
 from connector_kit.errors import AuthError, ForbiddenError, StreamFailedError, SyncStopped
+from connector_kit.json_body import json_body, replace_body
 from connector_kit.packed_pages import PAGE_GATE
 from connector_kit.sdk_adapter import activate_version, begin_version, plugin_of
 from connector_kit.throttled import ThrottledStream
@@ -31,15 +32,6 @@ __all__ = ["REGIONS", "FullTableStream", "VisionOneStream", "WindowedStream"]
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
-
-
-def response_body(response: requests.Response) -> t.Any:
-    """Parse a response's JSON once; paginator and parser both need it."""
-    cached = getattr(response, "_visionone_body", None)
-    if cached is None:
-        cached = response.json()
-        response._visionone_body = cached  # type: ignore[attr-defined]
-    return cached
 
 
 def describe_error(response: requests.Response, secret: str | None = None) -> str:
@@ -76,8 +68,7 @@ class NextLinkPaginator(BaseHATEOASPaginator):
         self._followed: dict[str, int] = {}  # link -> the page number it led to
 
     def get_next_url(self, response: requests.Response) -> str | None:
-        body = response_body(response)
-        link = body.get("nextLink") if isinstance(body, dict) else None
+        link = json_body(response).get("nextLink")
         if link:
             if link in self._followed:
                 raise RuntimeError(
@@ -192,10 +183,9 @@ class VisionOneStream(ThrottledStream):
 
     def parse_response(self, response: requests.Response) -> Iterable[t.Any]:
         """The page's items (packed for windowed streams), each let go as soon as it is handed on."""
-        body = response_body(response)
-        items = body.get("items") if isinstance(body, dict) else None
-        if isinstance(body, dict):
-            response._visionone_body = {"nextLink": body.get("nextLink")}  # type: ignore[attr-defined]
+        body = json_body(response)
+        items = body.get("items")
+        replace_body(response, {"nextLink": body.get("nextLink")})
         if not items:
             return
         items.reverse()
@@ -214,14 +204,7 @@ class VisionOneStream(ThrottledStream):
         if status >= HTTPStatus.BAD_REQUEST:
             self._raise_for_error(response, describe_error(response, self.config.get("api_key")))
         with PAGE_GATE:
-            try:
-                body = response_body(response)
-            except ValueError as exc:
-                raise RetriableAPIError(
-                    f"HTTP {status} with a body that is not JSON ({exc})", response
-                ) from exc
-            if not isinstance(body, dict):
-                raise RetriableAPIError(f"HTTP {status} with a JSON body that is not an object", response)
+            body = json_body(response)
             encoded = None
             if self.packs_pages and isinstance(body.get("items"), list):
                 items = [item for item in body.pop("items") if isinstance(item, dict)]

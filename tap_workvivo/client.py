@@ -16,19 +16,11 @@ from singer_sdk.pagination import BaseHATEOASPaginator
 
 from connector_kit.error_text import status_line
 from connector_kit.errors import AuthError
+from connector_kit.json_body import json_body
 from connector_kit.windowed import TimeWindowedStream
 
 if t.TYPE_CHECKING:
     from connector_kit.window_plan import Window
-
-
-def body_of(response: requests.Response) -> t.Any:
-    """Parse a response's JSON once; paginator and parser both need it."""
-    cached = getattr(response, "_workvivo_body", None)
-    if cached is None:
-        cached = response.json()
-        response._workvivo_body = cached  # type: ignore[attr-defined]
-    return cached
 
 
 def describe_error(response: requests.Response, secret: str | None = None) -> str:
@@ -47,8 +39,7 @@ class NextPagePaginator(BaseHATEOASPaginator):
     """Follows ``links.next`` when an answer has one (the public samples show none; be ready)."""
 
     def get_next_url(self, response: requests.Response) -> str | None:
-        body = body_of(response)
-        links = body.get("links") if isinstance(body, dict) else None
+        links = json_body(response).get("links")
         return links.get("next") if isinstance(links, dict) else None
 
 
@@ -83,9 +74,7 @@ class WorkvivoStream(TimeWindowedStream):
         return NextPagePaginator()
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        body = body_of(response)
-        data = body.get("data") if isinstance(body, dict) else None
-        yield from data or []
+        yield from json_body(response).get("data") or []
 
     def validate_response(self, response: requests.Response) -> None:
         """401/403 stop at once; 429, 5xx and unreadable bodies are retried; other 4xx stop."""
@@ -108,9 +97,4 @@ class WorkvivoStream(TimeWindowedStream):
                 f"Workvivo refused the request ({detail}): check the `start_date`, `end_date` and "
                 "`window_size` settings."
             )
-        try:
-            body = body_of(response)
-        except ValueError as exc:
-            raise RetriableAPIError(f"HTTP {status} with a body that is not JSON ({exc})", response) from exc
-        if not isinstance(body, dict):
-            raise RetriableAPIError(f"HTTP {status} with a JSON body that is not an object", response)
+        json_body(response)  # a body that is not a JSON object is retried

@@ -30,7 +30,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     *contains* that type, then require every value to have it: for `rt` (text or epoch ms in Trend's
     field dictionary) or `src` (text on some products, a list on others) they fail on data the schema
     rightly allows. Every other attribute test runs; union-typed fields are held to the dictionary by
-    tests/test_dictionary_contract.py instead.
+    tests/tap_visionone/test_dictionary_contract.py instead.
     """
     kept, dropped = [], []
     for item in items:

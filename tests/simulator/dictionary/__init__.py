@@ -3,9 +3,9 @@
 The YAML files beside this module are a copy of Trend's public repository ``trendmicro/tm-v1-schema``
 (folder ``doc/``, and ``doc_v2/Others/Audit Log.yaml``; commit 0c3fdba2, 2026-05). Each lists, for one
 data source, every field with its ``Name``, ``DL_Type`` and real ``Sample`` values. The tap's search-stream
-schemas are checked against them (``tests/test_dictionary_contract.py``) and the simulator's records are
-built from them (:mod:`tests.simulator.activities`), so both follow Trend's names and shapes rather than our
-own reading of the docs.
+schemas are checked against them (``tests/tap_visionone/test_dictionary_contract.py``) and the
+simulator's records are built from them (:mod:`tests.simulator.activities`), so both follow Trend's
+names and shapes rather than our own reading of the docs.
 
 Samples are read as the JSON the API answers with: YAML's date parsing is switched off (a JSON answer
 holds a date as text), everything else keeps the YAML type (a bare ``443`` is a number, ``'443'`` text).

@@ -4,7 +4,8 @@
 detections and the six activity searches: every dictionary field under the API's name, with a type that
 accepts every shape its DL_Type and samples show (``dynamic``: any JSON type), then the few fields real
 answers carry that the dictionary lacks (``EXTRA_API_FIELDS``). Titles and descriptions of the files are
-kept. ``tests/test_dictionary_contract.py`` fails when a committed schema drifts from the dictionary.
+kept. ``tests/tap_visionone/test_dictionary_contract.py`` fails when a committed schema drifts from the
+dictionary.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from target_csv_flat.errors import RecordError
 from target_csv_flat.validation import FastValidator, compile_check
 from tests.schema_shorthand import DT as NS
 from tests.schema_shorthand import I, L, S
-from tests.test_target_csv import SCHEMA, SCRIPT, detection, messages, read, run
+from tests.target_csv_flat.test_target_csv import SCHEMA, SCRIPT, detection, messages, read, run
 
 DETECTION = {
     "type": "object",

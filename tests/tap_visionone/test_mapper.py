@@ -28,7 +28,7 @@ from tap_visionone.mapper import REPORT_SCHEMA, VisionOneActionsMapper, read_set
 from tests.simulator import Simulator
 from tests.tap_runner import run_pipeline
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MAPPER = BIN / "mapper-visionone-actions"
 COLUMNS = ["UserId", "RoleName", "RequestType", "LastLogon", "DaysInactive"]

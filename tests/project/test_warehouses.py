@@ -25,7 +25,7 @@ REWOUND_BOOKMARK = 1727870400000  # 2024-10-02T12:00:00Z: half a day before the 
 
 def loader_settings(name: str) -> dict:
     """A loader's settings with the values meltano.yml gives them."""
-    project = yaml.safe_load((Path(__file__).parent.parent / "meltano.yml").read_text())
+    project = yaml.safe_load((Path(__file__).resolve().parents[2] / "meltano.yml").read_text())
     loader = next(p for p in project["plugins"]["loaders"] if p["name"] == name)
     return {s["name"]: s["value"] for s in loader["settings"] if "value" in s}
 

@@ -17,7 +17,7 @@ from tap_workvivo.tap import TapWorkvivo
 from target_csv_flat.target import TargetCsvFlat
 from tests.simulator import Simulator
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = yaml.safe_load((ROOT / "meltano.yml").read_text())
 MELTANO = Path(sys.executable).parent / "meltano"
 # Settings the SDK adds to every plugin's schema (in place, once a plugin has been validated).

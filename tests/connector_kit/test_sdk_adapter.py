@@ -1,0 +1,97 @@
+"""The private Singer SDK members the adapter relies on still exist on the pinned SDK, as it uses them.
+
+If an SDK release renames one, removes it or changes its parameters, this fails before anything else
+does (the plugins would otherwise break in the middle of a sync, or silently stop overriding it).
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+from singer_sdk import Stream
+from singer_sdk.sinks import Sink
+
+from connector_kit import sdk_adapter
+from connector_kit.sdk_adapter import PRIVATE_MEMBERS
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGINS = ("connector_kit", "tap_visionone", "tap_workvivo", "target_csv_flat", "visionone_actions")
+
+
+def _attribute_assigned_in_init(owner: type, name: str) -> bool:
+    """``self.<name> = ...`` in the ``__init__`` of ``owner`` (attributes that exist only on instances)."""
+    source = inspect.getsource(owner.__init__)
+    tree = ast.parse(inspect.cleandoc("\n" + source) if source.startswith(" ") else source)
+    return any(
+        isinstance(node, ast.Attribute)
+        and node.attr == name
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+        and isinstance(node.ctx, ast.Store)
+        for node in ast.walk(tree)
+    )
+
+
+def _id(value: object) -> str:
+    return getattr(value, "__name__", None) or str(value)
+
+
+@pytest.mark.parametrize(("owner", "name", "params"), PRIVATE_MEMBERS, ids=_id)
+def test_the_pinned_sdk_has_each_private_member(
+    owner: type, name: str, params: tuple[str, ...] | None
+) -> None:
+    if params is None:
+        assert _attribute_assigned_in_init(owner, name), f"{owner.__name__}.__init__ no longer sets {name}"
+        return
+    member = getattr(owner, name, None)
+    assert callable(member), f"{owner.__name__}.{name} is gone from the SDK"
+    assert tuple(inspect.signature(member).parameters) == params, f"{owner.__name__}.{name} changed"
+
+
+def test_a_changed_signature_would_fail() -> None:
+    """The check above can fail: a member with other parameters does not match."""
+    assert tuple(inspect.signature(Stream._write_state_message).parameters) != ("self", "context")
+    assert not _attribute_assigned_in_init(Sink, "_no_such_attribute")
+
+
+def _private_sdk_uses(path: Path) -> set[str]:
+    """Private members (``_name``, not dunder) a module defines or reaches on SDK-derived objects.
+
+    Approximated by every ``._name`` attribute access and every ``def _name`` whose name is a private
+    member of an SDK class: the plugins' own private helpers have other names.
+    """
+    sdk_private = {
+        name
+        for owner in (Stream, Sink, sdk_adapter.Target, sdk_adapter.PluginBase)
+        for name in dir(owner)
+        if name.startswith("_") and not name.startswith("__")
+    } | {"_tap", "_stream_version", "_validator", "_key_properties", "_total_records_read"}
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in sdk_private:
+            used.add(node.attr)
+        if isinstance(node, ast.FunctionDef) and node.name in sdk_private:
+            used.add(node.name)
+    return used
+
+
+def test_no_module_but_the_adapter_touches_a_private_sdk_member() -> None:
+    offenders = {}
+    for package in PLUGINS:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path.name == "sdk_adapter.py":
+                continue
+            used = _private_sdk_uses(path)
+            if used:
+                offenders[str(path.relative_to(ROOT))] = sorted(used)
+    assert offenders == {}
+
+
+def test_the_adapter_lists_every_private_member_it_touches() -> None:
+    used = _private_sdk_uses(ROOT / "connector_kit" / "sdk_adapter.py")
+    listed = {name for _, name, _ in PRIVATE_MEMBERS}
+    assert used <= listed, f"used but not listed in PRIVATE_MEMBERS: {sorted(used - listed)}"
