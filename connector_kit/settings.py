@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
 import typing as t
 from datetime import UTC, datetime, timedelta
-from urllib.parse import SplitResult, urlsplit
-
-import pendulum
 
 from connector_kit.errors import SettingsError
 
@@ -29,6 +25,8 @@ def parse_duration(text: str | int | float, *, setting: str) -> timedelta:
         elif raw.isdigit():
             seconds = int(raw)
         else:
+            import pendulum  # only for ISO 8601 durations; the CLI never needs it
+
             try:
                 parsed = pendulum.parse(raw)
             except (ValueError, pendulum.parsing.exceptions.ParserError):
@@ -46,6 +44,8 @@ def parse_datetime(text: str, *, setting: str) -> datetime:
 
     A bare date means midnight UTC. A time without an offset is taken as UTC.
     """
+    import pendulum  # loaded when a date is read, not when the module is
+
     raw = str(text).strip()
     try:
         parsed = pendulum.parse(raw, tz="UTC", strict=False)
@@ -91,31 +91,6 @@ def read_number(
             raise SettingsError(f"Invalid setting `{name}`: {result:g} must be {low_text} or more.")
         raise SettingsError(f"Invalid setting `{name}`: {result:g} is not between {low:g} and {high:g}.")
     return result
-
-
-def is_loopback(host: str) -> bool:
-    """``localhost`` or a loopback address (127.0.0.0/8, ::1): traffic that never leaves this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def read_api_url(text: str, *, setting: str = "api_url", secret: str = "API key") -> SplitResult:
-    """An API base URL: http(s), and plain http only to this machine, where ``secret`` cannot be read on
-    the wire."""
-    raw = str(text).strip()
-    parts = urlsplit(raw)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise SettingsError(f"Invalid setting `{setting}`: {raw!r} is not an http(s) URL.")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise SettingsError(
-            f"Invalid setting `{setting}`: plain http to {parts.hostname} would send the {secret} "
-            "unencrypted; use https (http is only allowed to 127.0.0.1/localhost)."
-        )
-    return parts
 
 
 def read_bool(config: t.Mapping[str, t.Any], name: str, default: bool) -> bool:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typing as t
 
+from connector_kit.api_urls import read_api_url
 from connector_kit.errors import SettingsError
-from connector_kit.settings import read_api_url
 
 # automation.trendmicro.com, "Regional domains".
 REGIONS: dict[str, str] = {

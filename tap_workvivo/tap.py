@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from singer_sdk import typing as th
 
+from connector_kit.api_urls import read_api_url
 from connector_kit.errors import SettingsError
-from connector_kit.settings import read_api_url
 from connector_kit.sync_settings import SyncDefaults, SyncSettings, read_sync_settings, sync_properties
 from connector_kit.tap_base import ConnectorTap
 from tap_workvivo.streams import STREAMS

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from connector_kit.errors import SettingsError
+from connector_kit.settings import read_bool
+from connector_kit.visionone_regions import resolve_base_url
 
 PREFIX = "TAP_VISIONONE_"
 NAMES = ("api_key", "api_url", "region", "verify_ssl", "request_timeout")
-_FALSE = {"0", "false", "no", "off", "n"}
-_TRUE = {"1", "true", "yes", "on", "y"}
 
 
 @dataclass(frozen=True)
@@ -84,21 +84,8 @@ def raw_settings(
     return merged
 
 
-def to_bool(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise SettingsError(f"Invalid setting `{name}`: {value!r} is not true or false.")
-
-
 def read_settings(config_file: Path | None, *, need_key: bool = True) -> Settings:
     """Check the settings; ``need_key=False`` (``--dry-run``) accepts a missing key."""
-    from connector_kit.visionone_regions import resolve_base_url  # api_url wins over region, as in the tap
-
     raw = raw_settings(config_file)
     api_key = str(raw.get("api_key") or "").strip()
     if need_key and not api_key:
@@ -118,6 +105,6 @@ def read_settings(config_file: Path | None, *, need_key: bool = True) -> Setting
     return Settings(
         api_key=api_key,
         base_url=resolve_base_url(raw),
-        verify_ssl=to_bool(raw.get("verify_ssl", True), "verify_ssl"),
+        verify_ssl=read_bool(raw, "verify_ssl", True),
         request_timeout=timeout,
     )
