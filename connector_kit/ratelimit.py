@@ -1,8 +1,8 @@
 """A thread-safe sliding-window rate limiter shared by every request of a tap run.
 
-Seed 000 limits requests per second, per minute and per hour at once; Vision One counts
-requests in a 60-second window. One limiter instance is shared by all window workers so the
-limits hold for the whole run, not per thread.
+Limits per second, per minute and per hour hold at once (as the Vision One detections export script
+had them); Vision One counts requests in a 60-second window. One limiter instance is shared by all
+window workers so the limits hold for the whole run, not per thread.
 """
 
 from __future__ import annotations

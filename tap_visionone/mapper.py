@@ -1,9 +1,9 @@
 """mapper-visionone-actions: every stream passes through; ``account_cleanup`` is added at the end.
 
-``account_cleanup`` is the inactive-account report of seed 002 (columns ``UserId``, ``RoleName``,
-``RequestType`` = ``Remove``) plus ``LastLogon`` and ``DaysInactive``, computed from the
-``iam_accounts`` stream and the successful "Log on" records of ``audit_logs``. Only the accounts and
-one last logon per user are held in memory; the report is written once the input has ended.
+``account_cleanup`` is the inactive-account report of the Vision One login audit report script (columns
+``UserId``, ``RoleName``, ``RequestType`` = ``Remove``) plus ``LastLogon`` and ``DaysInactive``, computed
+from the ``iam_accounts`` stream and the successful "Log on" records of ``audit_logs``. Only the accounts
+and one last logon per user are held in memory; the report is written once the input has ended.
 
 Which accounts are listed (README, "Inactive-account clean-up report"):
 
@@ -39,7 +39,7 @@ from tap_visionone import json_text
 ACCOUNTS_STREAM = "iam_accounts"
 AUDIT_STREAM = "audit_logs"
 REPORT_STREAM = "account_cleanup"
-REQUEST_TYPE = "Remove"  # seed 002's RequestType
+REQUEST_TYPE = "Remove"  # the RequestType of the login audit report script
 RETENTION_DAYS = 180  # Vision One keeps 180 days of audit logs
 LOGON = ("logon and logoff", "log on", "successful")  # category, activity, result (casefolded)
 
@@ -48,7 +48,7 @@ REPORT_SCHEMA: dict[str, t.Any] = {
     "properties": {
         "UserId": {"type": "string", "description": "The account's e-mail address."},
         "RoleName": {"type": ["string", "null"], "description": "The account's role."},
-        "RequestType": {"type": "string", "description": "Always Remove (seed 002's report)."},
+        "RequestType": {"type": "string", "description": "Always Remove, as in the login audit report."},
         "LastLogon": {
             "type": ["string", "null"],
             "format": "date-time",

@@ -1,4 +1,4 @@
-"""tap-workvivo's one stream: the SIEM events of seed 001, hour by hour."""
+"""tap-workvivo's one stream: the Workvivo SIEM events, hour by hour."""
 
 from __future__ import annotations
 

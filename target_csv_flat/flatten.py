@@ -9,12 +9,12 @@ Rules
   its own is replaced by its children, named `parent<separator>child`, down to `max_depth` levels
   (the Singer SDK's `flattening_max_depth` meaning: 0 keeps every object as one JSON cell, 3 gives
   `endpoint__os__name`). Deeper objects, and objects without declared properties, are one JSON cell.
-- Cells: `None` and missing fields are empty; `True`/`False` are `true`/`false`; strings are kept
-  exactly (timestamps included); numbers as `str()` gives them (a JSON `1.50` arrives as
-  `Decimal("1.50")` and stays `1.50`); `datetime`/`date`/`time` as ISO 8601 (`.isoformat()`);
-  dicts as compact JSON; lists by `list_format`: `json` (compact JSON text, the default) or
-  `comma` (elements joined with `,` as the seed script did; strings as they are, `None` empty,
-  objects and lists inside as compact JSON). JSON text keeps non-ASCII characters as they are.
+- Cells: `None` and missing fields are empty; `True`/`False` are `true`/`false`; strings are kept exactly
+  (timestamps included); numbers as `str()` gives them (a JSON `1.50` arrives as `Decimal("1.50")` and
+  stays `1.50`); `datetime`/`date`/`time` as ISO 8601 (`.isoformat()`); dicts as compact JSON; lists by
+  `list_format`: `json` (compact JSON text, the default) or `comma` (elements joined with `,` as the
+  Vision One detections export script did; strings as they are, `None` empty, objects and lists inside as
+  compact JSON). JSON text keeps non-ASCII characters as they are.
 - A `null` object gives empty cells for all its sub-columns.
 - Fields the schema does not declare (at any flattened level), and non-object values where the schema
   declares an object, are not dropped: they go, keyed by their flattened name, into one JSON object
@@ -197,7 +197,8 @@ def _comma_item(value: object) -> str:
 
 
 def comma_text(values: Sequence[object]) -> str:
-    """Elements joined with `,` (seed 000): `["a", None, 1, {"k": 2}]` -> `a,,1,{"k":2}`."""
+    """Elements joined with `,`, as the detections export script wrote lists: `["a", None, 1, {"k": 2}]`
+    -> `a,,1,{"k":2}`."""
     try:
         return ",".join(values)  # type: ignore[arg-type]
     except TypeError:

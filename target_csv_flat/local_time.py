@@ -1,7 +1,8 @@
-"""The optional local timestamp column (seed 001): when a row was written, in a chosen time zone.
+"""The optional local timestamp column: when a row was written, in a chosen time zone.
 
-Written as `2025-06-08 09:07:21 JST` (`%Y-%m-%d %H:%M:%S %Z`), the seed's format. The text changes
-once a second, so `LocalClock` formats it once a second and hands out the same string in between.
+Written as `2025-06-08 09:07:21 JST` (`%Y-%m-%d %H:%M:%S %Z`), the Workvivo SIEM fetch script's format.
+The text changes once a second, so `LocalClock` formats it once a second and hands out the same string in
+between.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def load_zone(name: str) -> zoneinfo.ZoneInfo:
 
 
 class LocalClock:
-    """Callable giving the current time in `zone` as seed 001's text, formatted once per second."""
+    """Callable giving the current time in `zone` as that text, formatted once per second."""
 
     def __init__(self, zone: datetime.tzinfo, now: Callable[[], float] = time.time) -> None:
         """`now`: seconds since the epoch (replaceable in tests)."""

@@ -190,8 +190,8 @@ class TargetCsvFlat(BatchAgeHook, Target):
             allowed_values=list(LIST_FORMATS),
             description=(
                 "How a list is written into its one cell: `json` (compact JSON text) or `comma` "
-                "(elements joined with commas, as the seed script did; ambiguous if elements contain "
-                "commas)."
+                "(elements joined with commas, as the old detections export wrote lists; ambiguous if "
+                "elements contain commas)."
             ),
         ),
         th.Property(
@@ -245,7 +245,7 @@ class TargetCsvFlat(BatchAgeHook, Target):
             th.StringType,
             description=(
                 "Name of an extra first column holding the time each row was written, in "
-                "`timezone`, as `2025-06-08 09:07:21 JST` (seed 001's local_timestamp). Not set "
+                "`timezone`, as `2025-06-08 09:07:21 JST` (the old Workvivo CSV's local_timestamp). Not set "
                 "(default): no such column."
             ),
         ),

@@ -1,5 +1,5 @@
 """Inputs of one run as rows of option values: from the command line, from ``--from-file`` (CSV or JSONL,
-one row per line) and from the seed's array input given as JSON.
+one row per line) and from the replaced integration's array inputs given as JSON.
 
 Columns match options case-insensitively and ignoring ``_``/``-`` (``Account_Name``, ``account-name`` and
 ``accountName`` are all ``--account-name``), plus each option's aliases (the stream-mapper's ``UserId`` is

@@ -1,12 +1,13 @@
 """The one table of visionone-actions: each subcommand, its options, the API role permissions it needs and
 the pytmv1 call it makes.
 
-Subcommands and options are the actions, triggers and inputs of the integration this CLI replaces (seed
-003), in kebab-case: ``Isolate Endpoint`` with input ``endpoint_identifiers[].agent_guid`` is
-``isolate-endpoint --agent-guid``. An input that was an array of objects becomes the options of one item
-(one item per command line, many with ``--from-file``), and the array itself is still accepted as JSON
-(``--endpoint-identifiers '[{...}]'``). ``build`` turns one row of option values into what the pytmv1 call
-takes: a request item for the multi-item calls, keyword arguments for the others.
+Subcommands and options are the actions, triggers and inputs of the Vision One integration for SOAR
+platforms that this CLI replaces, in kebab-case: ``Isolate Endpoint`` with input
+``endpoint_identifiers[].agent_guid`` is ``isolate-endpoint --agent-guid``. An input that was an array of
+objects becomes the options of one item (one item per command line, many with ``--from-file``), and the
+array itself is still accepted as JSON (``--endpoint-identifiers '[{...}]'``). ``build`` turns one row of
+option values into what the pytmv1 call takes: a request item for the multi-item calls, keyword arguments
+for the others.
 """
 
 from __future__ import annotations
@@ -73,17 +74,17 @@ class Action:
     kind: Kind
     options: tuple[Option, ...]
     build: Callable[[dict[str, Any]], Any]
-    items_input: str | None = None  # the seed's array-of-objects input, accepted as JSON
+    items_input: str | None = None  # the replaced integration's array-of-objects input, accepted as JSON
     one_of: tuple[str, ...] = ()  # every row needs at least one of these
     destructive: bool = False  # asks for confirmation unless --yes
     wait: str | None = None  # "task" or "sandbox": --wait polls what the call started
     batch_size: int = 50  # most items per multi-item request
     etag_call: str | None = None  # pytmv1 call that fetches the ETag when --if-match is not given
     filename: Callable[[dict[str, Any]], str] | None = None  # DOWNLOAD: default output file name
-    trigger: bool = False  # a trigger of the seed, run once
+    trigger: bool = False  # a trigger of the replaced integration, run once
 
 
-# -- permissions (the seed's "API key role permissions required") -----------------------------------------
+# -- permissions (the replaced integration's "API key role permissions required") -----------------------
 
 _TASKS = "Response Management: View, filter, and search (Task List tab)"
 _SCRIPTS = f"{_TASKS}; View, filter and search (Custom Scripts tab)"
@@ -276,7 +277,7 @@ def _script_file(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# "New"/"In Progress"/"True Positive"/"False Positive" are the seed's values (the deprecated
+# "New"/"In Progress"/"True Positive"/"False Positive" are the replaced integration's values (the deprecated
 # investigationStatus); they map onto today's status + investigationResult.
 ALERT_STATUSES: dict[str, dict[str, Any]] = {
     "New": {"status": AlertStatus.OPEN},
@@ -988,7 +989,7 @@ ACTIONS: tuple[Action, ...] = (
         (Option("description", "Description of the script."), _SCRIPT_FILE, _FILE_TYPE, _SCRIPT_ID),
         lambda row: {"script_id": row["script_id"], **_script_file(row)},
     ),
-    # -- the seed's triggers, run once (what one poll would emit) --
+    # -- the replaced integration's triggers, run once (what one poll would emit) --
     Action(
         "poll-alert-list",
         "Trigger, run once: the Workbench alerts created since --start-date-time, until now.",

@@ -48,7 +48,7 @@ class SearchStream(WindowedStream):
 
 
 class DetectionsStream(SearchStream):
-    """Detections (``GET /v3.0/search/detections``): what seed 000 exported to CSV."""
+    """Detections (``GET /v3.0/search/detections``): every detection of the tenant's products."""
 
     name = "detections"
     path = "/v3.0/search/detections"
