@@ -8,6 +8,11 @@ Inputs, each optional (a missing or unreadable one leaves its promises "not yet 
 ``--junit``: pytest's ``--junitxml`` (pass/fail of every test); ``--load``: ``benchmarks/load.py --json``.
 A test belongs to the promise it recorded figures for; a test that recorded none, to the promise its
 file proves (FILE_PROMISES). Figures under a promise this script does not know are listed too.
+
+The header names the code the figures come from (`code_version`): the full hash of HEAD, the tracked
+files that differ from it (the figures are then of code no commit holds), and a warning when HEAD or a
+tracked file changed after the tests started (the junit file's timestamp), since the run may then have
+measured older code than the commit named.
 """
 
 from __future__ import annotations
@@ -126,6 +131,16 @@ def node_id(classname: str, name: str) -> str:
     return "::".join([classname.replace(".", "/") + ".py", name])
 
 
+def suite_start(tree: ET.ElementTree) -> datetime | None:
+    """When pytest started the run: the first ``testsuite``'s ``timestamp`` (local time if it has no zone)."""
+    for suite in tree.iter("testsuite"):
+        try:
+            return datetime.fromisoformat(suite.get("timestamp") or "").astimezone(UTC)
+        except ValueError:
+            return None
+    return None
+
+
 def read_junit(path: Path | None) -> tuple[dict[str, TestResult], dict[str, Any]] | None:
     if path is None or not path.exists():
         return None
@@ -136,6 +151,7 @@ def read_junit(path: Path | None) -> tuple[dict[str, TestResult], dict[str, Any]
         return None
     results: dict[str, TestResult] = {}
     totals = {"tests": 0, "passed": 0, "failed": 0, "error": 0, "skipped": 0, "seconds": 0.0}
+    totals["started"] = suite_start(tree)
     for case in tree.iter("testcase"):
         outcome, message = "passed", ""
         for kind, label in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
@@ -270,27 +286,86 @@ def load_section(load: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def git_commit() -> str:
+@dataclass(frozen=True)
+class CodeVersion:
+    """The code a report's figures come from, as far as git can tell when the report is written."""
+
+    commit: str | None = None  # full hash of HEAD; None outside a git checkout
+    committed_at: datetime | None = None  # HEAD's committer date
+    uncommitted: tuple[str, ...] = ()  # tracked files that differ from HEAD (RELIABILITY.md aside)
+    touched_after_start: tuple[str, ...] = ()  # tracked files modified after the tests started
+
+
+def code_version(root: Path = ROOT, started: datetime | None = None) -> CodeVersion:
+    """HEAD, the tracked files that differ from it, and (given when the tests started) the tracked files
+    modified since then. Untracked files are not code the suite runs, so they do not count."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout
+
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    changed = [line for line in dirty.splitlines() if not line.endswith("RELIABILITY.md")]
-    return commit + (" (with uncommitted changes)" if changed else "")
+        commit = git("rev-parse", "HEAD").strip()
+        committed_at = datetime.fromtimestamp(int(git("show", "-s", "--format=%ct", "HEAD").strip()), UTC)
+        changed = git("diff", "--name-only", "-z", "HEAD").split("\0")
+        tracked = git("ls-files", "-z").split("\0")
+    except (OSError, ValueError, subprocess.CalledProcessError):
+        return CodeVersion()
+    uncommitted = tuple(sorted(name for name in changed if name and name != "RELIABILITY.md"))
+    touched: list[str] = []
+    if started is not None:
+        for name in sorted({*tracked, *uncommitted} - {"", "RELIABILITY.md"}):
+            try:
+                modified = datetime.fromtimestamp((root / name).stat().st_mtime, UTC)
+            except OSError:
+                continue  # deleted in the working tree: already among the uncommitted files
+            if modified > started:
+                touched.append(name)
+    return CodeVersion(commit, committed_at, uncommitted, tuple(touched))
+
+
+def _some(names: tuple[str, ...], shown: int = 5) -> str:
+    listed = ", ".join(f"`{name}`" for name in names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def version_lines(version: CodeVersion, started: datetime | None) -> list[str]:
+    """The header's account of which code was measured, in plain words."""
+    if version.commit is None:
+        return ["- Code measured: unknown (not a git checkout, or git is not installed)."]
+    when = f" of {version.committed_at:%Y-%m-%d %H:%M} UTC" if version.committed_at else ""
+    if version.uncommitted:
+        state = (
+            f"plus uncommitted changes to {len(version.uncommitted)} tracked file(s) "
+            f"({_some(version.uncommitted)}), so no commit holds exactly the code measured"
+        )
+    else:
+        state = "with no uncommitted changes to tracked files"
+    lines = [
+        f"- Code measured: commit `{version.commit}`{when}, {state}. The figures below are those of that "
+        "code; later commits may change them (`make reliability` measures the code you have and rewrites "
+        "this file)."
+    ]
+    if started is not None and version.committed_at is not None and version.committed_at > started:
+        lines.append(
+            f"- Warning: that commit was made after the tests started ({started:%Y-%m-%d %H:%M:%S} UTC): "
+            "they may have run on an earlier commit."
+        )
+    if version.touched_after_start:
+        lines.append(
+            f"- Warning: {len(version.touched_after_start)} tracked file(s) changed after the tests started "
+            f"({_some(version.touched_after_start)}): the run may have measured older code than this."
+        )
+    return lines
 
 
 def render(
-    tests: list[TestResult], totals: dict[str, Any] | None, load: dict[str, Any] | None, when: str
+    tests: list[TestResult],
+    totals: dict[str, Any] | None,
+    load: dict[str, Any] | None,
+    when: str,
+    version: CodeVersion | None = None,
 ) -> str:
+    started = (totals or {}).get("started")
     by_key: dict[str, list[TestResult]] = {}
     for result in tests:
         by_key.setdefault(result.promise, []).append(result)
@@ -304,7 +379,7 @@ def render(
         "`benchmarks/load.py`); do not edit by hand.",
         "",
         f"- Date: {when}",
-        f"- Commit: {git_commit()}",
+        *version_lines(version or code_version(ROOT, started), started),
     ]
     if totals:
         out.append(
