@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import html
 import re
+import typing as t
 from urllib.parse import urlsplit
 
 import requests
-from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+from connector_kit.errors import AuthError, SyncStopped
 
 _TAGS = re.compile(r"<[^>]+>")
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)|Error\(-?\d+, '([^']+)'\)")
@@ -41,3 +44,33 @@ def explain_exception(exception: BaseException | None, timeout: float) -> str:
         host = urlsplit(request.url).netloc if request is not None and request.url else "the API"
         return f"connection to {host} failed ({detail})"
     return f"{type(exception).__name__}: {exception}"[:200]
+
+
+class Failure(t.NamedTuple):
+    """Why a read stopped for good: ``retried`` when every attempt failed, else the first answer was final."""
+
+    reason: str
+    retried: bool
+
+    @property
+    def after_failed(self) -> str:
+        """What follows the word "failed" in a message: `` after 5 attempts: ...`` or ``: ...``."""
+        return f" {self.reason}" if self.retried else f": {self.reason}"
+
+
+def final_failure(exception: BaseException, *, max_tries: int, timeout: float) -> Failure | None:
+    """The reason a stream's read failed for good, or None for what must propagate as it is (a refused
+    key, a stopped sync, a programming error).
+
+    Retried failures (429/5xx, timeouts, resets, unreadable bodies) have used up ``max_tries``; a refused
+    request (other 4xx), a looping next link or an unreadable record fail at once.
+    """
+    if isinstance(exception, AuthError | SyncStopped):
+        return None
+    if isinstance(exception, FatalAPIError):
+        return Failure(str(exception), retried=False)
+    if isinstance(exception, RetriableAPIError | requests.exceptions.RequestException | ConnectionError):
+        return Failure(f"after {max_tries} attempts: {explain_exception(exception, timeout)}", retried=True)
+    if isinstance(exception, RuntimeError | ValueError):  # a looping next link; an unreadable page
+        return Failure(str(exception), retried=False)
+    return None

@@ -17,7 +17,7 @@ import requests
 from requests.utils import requote_uri
 from singer_sdk import RESTStream
 
-from connector_kit.error_text import explain_exception
+from connector_kit.error_text import Failure, explain_exception, final_failure
 from connector_kit.errors import SyncStopped, TLSError
 from connector_kit.retries import RetryPolicy
 from connector_kit.sdk_adapter import plugin_of
@@ -119,6 +119,11 @@ class ThrottledStream(RESTStream):
             request.url = requote_uri(self.url_base + path + (f"?{token.query}" if token.query else ""))
             request.params = {}
         return request
+
+    def final_failure(self, exception: BaseException) -> Failure | None:
+        """Why a read failed for good (`error_text.final_failure`), or None to let ``exception`` go on."""
+        retries, timeout = self.retries.max_tries, self.settings.request_timeout
+        return final_failure(exception, max_tries=retries, timeout=timeout)
 
     def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
         """Wait ``Retry-After`` when the server names it, the rate window on a bare 429, else exponentially

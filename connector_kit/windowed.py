@@ -13,11 +13,7 @@ import typing as t
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-import requests
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-
-from connector_kit.error_text import explain_exception
-from connector_kit.errors import AuthError, SyncStopped, WindowFailedError
+from connector_kit.errors import AuthError, WindowFailedError
 from connector_kit.memory import release_free_memory
 from connector_kit.ordered_fetch import fetch_in_order
 from connector_kit.packed_pages import LOOSE_PAGE, EncodedPage, PackedPage, encode_page
@@ -171,18 +167,17 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
                 for brief in page.briefs:
                     self.check_replication_key(window, brief)
             return pages
-        except (AuthError, SyncStopped):
-            raise
-        except FatalAPIError as exc:
-            raise WindowFailedError(f"{self.name}: window {window} failed: {exc}") from None
-        except (RetriableAPIError, requests.exceptions.RequestException, ConnectionError) as exc:
-            raise WindowFailedError(
-                f"{self.name}: window {window} failed after {self.retries.max_tries} attempts: "
-                f"{explain_exception(exc, self.settings.request_timeout)}; the bookmark stays at "
-                f"{window.start_param}, so the next run starts with this window."
-            ) from None
-        except (RuntimeError, ValueError) as exc:  # a looping nextLink; an unreadable page
-            raise WindowFailedError(f"{self.name}: window {window} failed: {exc}") from None
+        except Exception as exc:
+            failure = self.final_failure(exc)
+            if failure is None:
+                raise
+            stays = (
+                f"; the bookmark stays at {window.start_param}, so the next run starts with this window."
+                if failure.retried
+                else ""
+            )
+            message = f"{self.name}: window {window} failed{failure.after_failed}{stays}"
+            raise WindowFailedError(message) from None
 
     def check_replication_key(self, window: Window, record: dict) -> None:
         """Stop at a record whose replication key cannot be read as a time, before any record of its

@@ -19,8 +19,8 @@ from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.pagination import BaseHATEOASPaginator
 
-from connector_kit.error_text import explain_exception, status_line
-from connector_kit.errors import AuthError, ForbiddenError, StreamFailedError, SyncStopped
+from connector_kit.error_text import status_line
+from connector_kit.errors import AuthError, ForbiddenError, StreamFailedError
 from connector_kit.json_body import json_body, replace_body
 from connector_kit.packed_pages import PAGE_GATE
 from connector_kit.sdk_adapter import activate_version, begin_version, plugin_of
@@ -265,17 +265,13 @@ class FullTableStream(VisionOneStream):
             for record in super().read_records(context):
                 count += 1
                 yield record
-        except (AuthError, SyncStopped):
-            raise
-        except FatalAPIError as exc:
-            raise StreamFailedError(f"{self.name}: {exc}") from None
-        except (RetriableAPIError, requests.exceptions.RequestException, ConnectionError) as exc:
+        except Exception as exc:
+            failure = self.final_failure(exc)
+            if failure is None:
+                raise
             raise StreamFailedError(
-                f"{self.name}: failed after {self.retries.max_tries} attempts: "
-                f"{explain_exception(exc, self.settings.request_timeout)}"
+                f"{self.name}: {'failed ' if failure.retried else ''}{failure.reason}"
             ) from None
-        except (RuntimeError, ValueError) as exc:
-            raise StreamFailedError(f"{self.name}: {exc}") from None
         self.logger.info("%s: %d records", self.name, count)
         if self.selected:
             activate_version(self, version)
