@@ -26,6 +26,7 @@ from connector_kit.tls import environment_settings, tls_message
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from connector_kit.packed_pages import EncodedPage
     from connector_kit.ratelimit import RateLimiter
 
 
@@ -101,6 +102,11 @@ class ThrottledStream(RESTStream):
     def read_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         """How the stream reads its records; subclasses read windows instead of one request chain."""
         yield from super().get_records(context)
+
+    def pack_items(self, items: list[dict]) -> EncodedPage | None:
+        """A page's records, packed while the page is parsed, if the stream keeps records packed
+        (`TimeWindowedStream` does, until their window's turn); None: the items stay as they are."""
+        return None
 
     def next_link_path(self, path: str) -> str:
         """The part of a next-page link's path to append to our own base URL."""

@@ -36,7 +36,6 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
     """
 
     is_sorted = True
-    packs_pages = True  # a client's `validate_response` may pack a page's items as it parses them (`encode`)
     key_unit: t.ClassVar[str] = "iso"  # the replication key's unit: "ms" or "s" since the epoch, or "iso"
     retention: t.ClassVar[timedelta | None] = None  # how far back the API serves data, if limited
 
@@ -137,6 +136,10 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
     def pack(self, records: list[dict]) -> PackedPage:
         """Records as a `PackedPage` (compact JSON has no raw newline, so lines split them back)."""
         return self.encode(records).compressed()
+
+    def pack_items(self, items: list[dict]) -> EncodedPage | None:
+        """A page's records packed as the page is parsed: a client calls this under `PAGE_GATE`."""
+        return self.encode(items)
 
     def encode(self, records: list[dict]) -> EncodedPage:
         """First half of `pack`: JSON lines, so the dicts can go (zlib then runs without the GIL)."""

@@ -90,7 +90,6 @@ class VisionOneStream(ThrottledStream):
     """
 
     records_jsonpath = "$.items[*]"
-    packs_pages = False  # set by `TimeWindowedStream`: pages are packed as they are parsed
     rate_window_seconds = 60.0  # Vision One counts requests per API per 60 s; a 429 may omit Retry-After
     filter_header: t.ClassVar[str | None] = None
     filter_param: t.ClassVar[str | None] = None
@@ -205,11 +204,13 @@ class VisionOneStream(ThrottledStream):
             self._raise_for_error(response, describe_error(response, self.config.get("api_key")))
         with PAGE_GATE:
             body = json_body(response)
+            items = body.get("items")
             encoded = None
-            if self.packs_pages and isinstance(body.get("items"), list):
-                items = [item for item in body.pop("items") if isinstance(item, dict)]
-                encoded = self.encode(items) if items else None
-                del items
+            if isinstance(items, list):
+                encoded = self.pack_items([item for item in items if isinstance(item, dict)])
+                if encoded is not None:
+                    del body["items"]
+            del items
             response._content = b""  # type: ignore[attr-defined]  # parsed; nothing reads it again
         if encoded is not None:
             body["items"] = [encoded.compressed()]

@@ -46,7 +46,6 @@ class NextPagePaginator(BaseHATEOASPaginator):
 class WorkvivoStream(TimeWindowedStream):
     """A Workvivo stream read in time windows that the API takes as path segments (epoch seconds)."""
 
-    packs_pages = False  # records are packed a thousand at a time as they arrive (`LOOSE_PAGE`)
     records_jsonpath = "$.data[*]"
     key_unit = "s"
 
