@@ -2,7 +2,7 @@
 
 Starts the simulator as its own process (`python -m tests.simulator`) with `--records` detections
 spread evenly over `--days` days, then runs the real `tap-visionone` console script (detections
-only; page_size 5000, window 1d, max_workers 4, no rate limit) piped into the real
+only; page_size 5000, window 1h, max_workers 4, no rate limit) piped into the real
 `target-csv-flat` (its defaults: crash-safe batches of 100,000 rows, CSV injection guard on), as
 a Meltano run would. Each process's resident memory is sampled every 0.2 s (VmRSS in
 /proc/<pid>/status) and its peak read at the end (tap and target: their own rusage via wait4;

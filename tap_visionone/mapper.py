@@ -5,7 +5,7 @@
 from the ``iam_accounts`` stream and the successful "Log on" records of ``audit_logs``. Only the accounts
 and one last logon per user are held in memory; the report is written once the input has ended.
 
-Which accounts are listed (README, "Inactive-account clean-up report"):
+Which accounts are listed (tap_visionone/README.md, "Inactive-account clean-up report"):
 
 - enabled and invited accounts with no successful logon in ``[as_of - inactive_days, as_of]``
   (a logon exactly at the threshold counts as recent); never seen logging on counts as inactive;

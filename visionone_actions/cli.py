@@ -143,10 +143,9 @@ def _common_options(action: Action) -> list[click.Option]:
 
 
 def _help(action: Action) -> str:
-    kind = "Trigger of the replaced integration, run once." if action.trigger else ""
     batch = " Items go to the API together (one multi-status request)." if action.kind is Kind.MULTI else ""
     return (
-        f"{action.help}{batch} {kind}\n\n"
+        f"{action.help}{batch}\n\n"
         f"API key role permissions: {action.permissions}.\n\n"
         f"pytmv1 call: client.{action.call}(...)."
         + ("\n\nDestructive: asks for confirmation unless --yes." if action.destructive else "")
