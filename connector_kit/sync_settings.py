@@ -116,7 +116,7 @@ def _duration_text(value: timedelta | None) -> str | None:
         return None
     seconds = int(value.total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
+        if seconds % size == 0 and seconds > (86400 if unit == "d" else 0):  # a day reads as 24h
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
 
