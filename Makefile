@@ -36,11 +36,14 @@ lint: install
 	$(UV) run ruff check .
 
 # The junit file and .reliability/figures.json let `python -m tests.reliability.report` write
-# RELIABILITY.md from a CI run too.
+# RELIABILITY.md from a CI run too. The test files run on one more pytest-xdist worker than there are
+# CPUs (the workers often wait on a console script or the simulator), a whole file per worker, so each
+# module's simulator or PostgreSQL server starts once; tests/conftest.py starts the slowest files first.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: install ensure-postgres
 	$(UV) run ruff check .
 	@mkdir -p .reliability
-	$(UV) run pytest --junitxml .reliability/junit.xml
+	$(UV) run pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --junitxml .reliability/junit.xml
 
 demo: install
 	@mkdir -p .meltano/run

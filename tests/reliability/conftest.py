@@ -4,10 +4,12 @@ Every test calls ``figures.record(promise, **numbers)`` (e.g. ``figures.record("
 kills=20, records=12000, missing=0)``). The numbers go to ``$RELIABILITY_FIGURES`` (a JSON file,
 default ``.reliability/figures.json`` under the repository), keyed by the test's node id, so
 ``make reliability`` can write them into RELIABILITY.md. Recording never affects a test's outcome.
+Tests may run in several pytest-xdist workers at once: each update holds an exclusive lock on the file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -31,8 +33,10 @@ class Figures:
 
     def record(self, promise: str, **numbers: object) -> None:
         path = figures_path()
-        with _LOCK:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # the thread lock for threads of this process, the file lock for the other workers
+        with _LOCK, open(path.with_name(path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
             data = json.loads(path.read_text()) if path.exists() else {}
             entry = data.setdefault(self.node_id, {"promise": promise})
             entry["promise"] = promise
