@@ -82,8 +82,8 @@ class ThrottledStream(RESTStream):
         return self.settings.base_url
 
     @property
-    def timeout(self) -> int:
-        return int(self.settings.request_timeout)
+    def timeout(self) -> float:
+        return self.settings.request_timeout  # a number of seconds, as set: int() made 0.5 s into 0
 
     @property
     def requests_session(self) -> requests.Session:
