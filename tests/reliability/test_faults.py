@@ -13,6 +13,11 @@ Each case runs the real console script against the simulator with one fault play
   bookmark, and the union of both runs is the simulator's records;
 - 30% random 5xx/stalls: every run either completes or stops cleanly as above; runs are resumed from the
   last state until one completes, and the union is the simulator's records.
+
+No case waits for more than the proof needs: the taps retry after ``retry_wait`` = 1 ms instead of
+backing off from 0.5 s, fault 429s name ``Retry-After: 0``, and a stall outlasts a ``request_timeout`` of
+0.5 s. The one case about the wait itself (``429-storm-retry-after``) keeps Vision One's 1-second
+``Retry-After`` and measures the gaps between the requests the simulator received.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ START, END = "2024-10-01T00:00:00Z", "2024-10-03T00:00:00Z"
 WINDOW = timedelta(hours=6)
 FAILED_WINDOW = "2024-10-01T18:00:00Z"  # the fourth of eight windows
 WV_ORG, WV_TOKEN = "org-faults", "wv-fault-token-91c2"
+FAST_RETRIES = {"retry_wait": 0.001}  # backoff from 1 ms: retries cost no time unless Retry-After says so
+STALL = 2.0  # seconds a stalled answer is held back; far beyond request_timeout (0.5 s)
 
 
 def to_ms(text: str) -> int:
@@ -50,7 +57,8 @@ def v1_config(sim: Simulator, **overrides: object) -> dict:
         "page_size": 50,
         "max_workers": 2,
         "rate_limit_per_minute": 0,
-        "request_timeout": 2,
+        "request_timeout": 0.5,
+        **FAST_RETRIES,
         **overrides,
     }
 
@@ -73,6 +81,7 @@ class Fault:
     names: tuple[str, ...] = ()  # fragments the error line must hold (persistent faults)
     config: dict | None = None
     min_faults: int = 1  # requests the simulator must have answered with the fault
+    retry_after: float = 0  # the Retry-After of the simulator's fault 429s
 
 
 def _storm(sim: Simulator) -> None:
@@ -82,7 +91,7 @@ def _storm(sim: Simulator) -> None:
 FAULTS = [
     # -- transient: retried, the run completes ------------------------------------------------------
     Fault("503-burst", lambda s: s.fail_next(4, 503), True, min_faults=4),
-    Fault("429-storm-retry-after", _storm, True, config={"max_workers": 1}, min_faults=4),
+    Fault("429-storm-retry-after", _storm, True, config={"max_workers": 1}, min_faults=4, retry_after=1),
     Fault("connection-resets", lambda s: s.fail_next(3, "reset"), True, min_faults=3),
     Fault("stalls-past-timeout", lambda s: s.fail_next(2, "timeout"), True, min_faults=2),
     Fault("truncated-json", lambda s: s.fail_next(3, "truncated"), True, min_faults=3),
@@ -105,8 +114,7 @@ FAULTS = [
         "stall-every-attempt",
         lambda s: s.fail_windows(FAILED_WINDOW, "timeout"),
         False,
-        ("request_timeout=1 s",),
-        config={"request_timeout": 1},
+        ("request_timeout=0.5 s", "5 attempts"),
     ),
     Fault(
         "truncated-every-attempt",
@@ -132,7 +140,9 @@ FAULTS = [
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[fault.id for fault in FAULTS])
 def test_fault_completes_or_stops_cleanly(fault: Fault, tmp_path: Path, figures) -> None:
-    with Simulator(seed=21, scale=400, start="2024-10-01", days=2, api_key=KEY, fault_stall_seconds=3) as sim:
+    options = {"api_key": KEY, "fault_stall_seconds": STALL}
+    with Simulator(seed=21, scale=400, start="2024-10-01", days=2, **options) as sim:
+        sim.config.fault_retry_after = fault.retry_after
         expected = {row["uuid"]: row["eventTime"] for row in sim.expected("detections", START, END)}
         config = v1_config(sim, **(fault.config or {}))
         fault.arm(sim)
@@ -149,7 +159,8 @@ def test_fault_completes_or_stops_cleanly(fault: Fault, tmp_path: Path, figures)
             assert Counter(ids) == Counter(set(expected)), "records missing or duplicated after retries"
             assert bookmark_ms(run.last_state) == to_ms(END)
             if fault.id.startswith("429"):
-                # every retry after a 429 waited at least its Retry-After (1 s)
+                # every retry after a 429 waited at least its Retry-After (1 s), not the 1 ms backoff:
+                # the gaps between the requests as the simulator received them
                 requests = sim.requests
                 after_429 = [
                     later["time"] - request["time"]
@@ -198,10 +209,10 @@ def test_fault_completes_or_stops_cleanly(fault: Fault, tmp_path: Path, figures)
 
 def test_30_percent_random_faults_complete_or_stop_and_resume(tmp_path: Path, figures) -> None:
     """30% of requests answer 500, 503 or stall: each run completes or stops cleanly; nothing is lost."""
-    faulty = {"fault_rate": 0.3, "fault_stall_seconds": 2}
+    faulty = {"fault_rate": 0.3, "fault_stall_seconds": STALL}
     with Simulator(seed=22, scale=600, start="2024-10-01", days=2, api_key=KEY, **faulty) as sim:
         expected = {row["uuid"] for row in sim.expected("detections", START, END)}
-        config = v1_config(sim, window_size="3h", request_timeout=1)
+        config = v1_config(sim, window_size="3h")
         state: dict | None = None
         seen: Counter[str] = Counter()
         runs = stopped = 0
@@ -248,7 +259,8 @@ def workvivo_config(sim: Simulator, **overrides: object) -> dict:
         "window_size": "1h",
         "max_workers": 2,
         "rate_limit_per_minute": 0,
-        "request_timeout": 1,
+        "request_timeout": 0.5,
+        **FAST_RETRIES,
         **overrides,
     }
 
@@ -265,6 +277,7 @@ def test_workvivo_faults(kind: str, tmp_path: Path, figures) -> None:
     with Simulator(
         seed=23, scale=300, start="2024-10-01", days=1, workvivo_id=WV_ORG, workvivo_token=WV_TOKEN
     ) as sim:
+        sim.config.fault_retry_after = 0
         start, end = datetime(2024, 10, 1, tzinfo=UTC), datetime(2024, 10, 2, tzinfo=UTC)
         # created_at_timestamp comes as a number or as digits in a string, as the API sends it
         expected = {e["id"]: int(e["created_at_timestamp"]) for e in sim.workvivo_events(start, end)}

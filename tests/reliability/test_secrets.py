@@ -34,6 +34,7 @@ ALL_SECRETS = (V1_KEY, WRONG_KEY, WV_TOKEN, WRONG_TOKEN)
 ORG = "org-secrets"
 START, END = "2024-10-01T00:00:00Z", "2024-10-02T00:00:00Z"
 DEBUG = {"LOGLEVEL": "DEBUG"}  # the Singer SDK's log level: the most it ever logs
+FAST_RETRIES = {"retry_wait": 0.001}  # the retries are here for what they log, not for their waits
 
 
 def fragments(secret: str, width: int = 12) -> list[str]:
@@ -84,6 +85,7 @@ def v1_config(sim: Simulator, **overrides: object) -> dict:
         "max_workers": 2,
         "rate_limit_per_minute": 0,
         "request_timeout": 5,
+        **FAST_RETRIES,
         **overrides,
     }
 
@@ -97,6 +99,7 @@ def wv_config(sim: Simulator, **overrides: object) -> dict:
         "end_date": "2024-10-01",
         "max_workers": 2,
         "rate_limit_per_minute": 0,
+        **FAST_RETRIES,
         **overrides,
     }
 
@@ -110,7 +113,9 @@ def run(
     )
 
 
-def scan_about_and_discover(scan: Scan, command: list[str]) -> None:
+def scan_about_and_discover(scan: Scan, command: list[str], setting: str, stream: str) -> None:
+    """``--about`` (which lists the secret ``setting``) in its three formats, and ``--discover`` (which
+    lists ``stream``), with a config holding the secret."""
     for extra in (
         ["--about"],
         ["--about", "--format=json"],
@@ -119,6 +124,7 @@ def scan_about_and_discover(scan: Scan, command: list[str]) -> None:
     ):
         proc = run([*command, *extra], DEBUG)
         assert proc.returncode == 0, proc.stderr[-2000:]
+        assert (f'"{stream}"' if extra == ["--discover"] else setting) in proc.stdout, extra
         scan.text(" ".join(extra) + " stdout", proc.stdout)
         scan.text(" ".join(extra) + " stderr", proc.stderr)
 
@@ -126,7 +132,9 @@ def scan_about_and_discover(scan: Scan, command: list[str]) -> None:
 def test_tap_visionone_outputs_hold_no_key(tmp_path: Path, figures) -> None:
     scan = Scan()
     with Simulator(seed=31, scale=200, start="2024-10-01", days=1, api_key=V1_KEY) as sim:
-        scan_about_and_discover(scan, tap_command(tmp_path, v1_config(sim), streams=None))
+        scan_about_and_discover(
+            scan, tap_command(tmp_path, v1_config(sim), streams=None), "api_key", "detections"
+        )
 
         # every stream, tap | target, at DEBUG, with retries and one forbidden stream
         sim.fail_next(4, 503)
@@ -171,7 +179,8 @@ def test_tap_workvivo_outputs_hold_no_token(tmp_path: Path, figures) -> None:
         seed=32, scale=300, start="2024-10-01", days=1, workvivo_id=ORG, workvivo_token=WV_TOKEN
     ) as sim:
         command = tap_command(tmp_path, wv_config(sim), executable="tap-workvivo", streams=None)
-        scan_about_and_discover(scan, command)
+        scan_about_and_discover(scan, command, "api_token", "siem_events")
+        sim.config.fault_retry_after = 0  # Retry-After: 0, no wait
         sim.fail_next(3, 429)
         out = tmp_path / "out"
         target_config = tmp_path / "target.json"

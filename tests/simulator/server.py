@@ -73,6 +73,9 @@ class SimulatorConfig:
     pendingApproval); ``sandbox_polls_to_finish``: GETs a sandbox submission stays running. Each is read
     when the task or submission is created. ``retry_after``: whether Vision One's 429s name a
     ``Retry-After`` (false: they do not, and a client must wait out the 60-second window itself).
+    ``fault_retry_after``: the seconds a *fault* 429 (`Simulator.fail_next`, `fail_windows`) names in its
+    ``Retry-After``, on both APIs (0: retry at once, for tests that are not about the wait); the rate
+    limit's own 429s name the time left in its window instead.
     """
 
     latency_ms: float = 0
@@ -83,6 +86,7 @@ class SimulatorConfig:
     task_final_status: str = "succeeded"
     sandbox_polls_to_finish: int = 2
     retry_after: bool = True
+    fault_retry_after: float = 1
 
 
 class Headers(dict[str, str]):
@@ -132,7 +136,7 @@ def error_reply(
     status: int,
     message: str | None = None,
     *,
-    retry_after: int | None = 1,
+    retry_after: float | None = 1,
     headers: tuple[tuple[str, str], ...] = (),
 ) -> Reply:
     """The API's error envelope (429s with ``Retry-After`` unless it is None), or a gateway's HTML page
@@ -143,7 +147,7 @@ def error_reply(
             status, f"<html><body><h1>{text}</h1></body></html>".encode(), "text/html; charset=utf-8"
         )
     if status == 429 and retry_after is not None:
-        headers = (*headers, ("Retry-After", str(retry_after)))
+        headers = (*headers, ("Retry-After", f"{retry_after:g}"))
     if message is None:
         message = "Too many API requests" if status == 429 else f"Simulated error {status}."
     return json_reply(
@@ -159,7 +163,7 @@ def workvivo_error(
     status: int,
     message: str | None = None,
     *,
-    retry_after: int = 1,
+    retry_after: float = 1,
     limit: int = 0,
     headers: tuple[tuple[str, str], ...] = (),
 ) -> Reply:
@@ -167,7 +171,7 @@ def workvivo_error(
     if status in _GATEWAY_STATUSES:
         return error_reply(status)
     if status == 429:
-        headers = (*headers, ("Retry-After", str(retry_after)), ("X-RateLimit-Limit", str(limit)))
+        headers = (*headers, ("Retry-After", f"{retry_after:g}"), ("X-RateLimit-Limit", str(limit)))
         headers = (*headers, ("X-RateLimit-Remaining", "0"))
     text = message or workvivo.MESSAGES.get(status, f"Simulated error {status}.")
     return workvivo_reply(status, {"message": text}, headers)
@@ -569,7 +573,8 @@ class Simulator:
                 return None, error_reply(429, retry_after=wait if self.config.retry_after else None)
             fault = self._faults.draw(self.config.fault_rate)
         if isinstance(fault, int):
-            return fault, error_reply(fault, retry_after=1 if self.config.retry_after else None)
+            wait = self.config.fault_retry_after if self.config.retry_after else None
+            return fault, error_reply(fault, retry_after=wait)
         try:
             if route is not None:
                 call = Call(
@@ -654,7 +659,7 @@ class Simulator:
                 return None, workvivo_error(429, retry_after=wait, limit=limit)
             fault = self._faults.draw(self.config.fault_rate)
         if isinstance(fault, int):
-            return fault, workvivo_error(fault)
+            return fault, workvivo_error(fault, retry_after=self.config.fault_retry_after)
         try:
             body = workvivo.list_events(self.workvivo, parts, params, self.base_url + path)
         except workvivo.WorkvivoError as exc:

@@ -312,6 +312,9 @@ def test_fail_windows_matches_the_from_segment_and_fail_next_applies(sim: Simula
         sim.fail_windows(DAY1 + 7 * HOUR, 429)  # epoch seconds work too
         limited = siem(sim, DAY1 + 7 * HOUR, DAY1 + 8 * HOUR)
         assert limited.status_code == 429 and limited.headers["Retry-After"] == "1"
+        sim.config.fault_retry_after = 0  # for tests that are not about the wait
+        limited = siem(sim, DAY1 + 7 * HOUR, DAY1 + 8 * HOUR)
+        assert limited.status_code == 429 and limited.headers["Retry-After"] == "0"
         sim.fail_windows("2024-10-01T09:00:00+00:00", 502)  # the instant, whatever the spelling
         gateway = siem(sim, DAY1 + 9 * HOUR, DAY1 + 10 * HOUR)
         assert gateway.status_code == 502 and gateway.headers["Content-Type"].startswith("text/html")
@@ -323,6 +326,7 @@ def test_fail_windows_matches_the_from_segment_and_fail_next_applies(sim: Simula
         assert siem(sim, five, five + HOUR, token="bad").status_code == 401  # faults come after auth
     finally:
         sim.clear_faults()
+        sim.config.fault_retry_after = 1
 
 
 def test_requests_are_recorded_with_the_token_redacted(sim: Simulator) -> None:
