@@ -2,14 +2,20 @@
 
 One case per row of ``CASES``: the tool, its config (a dict, or raw text for a file that is not JSON),
 extra files and arguments, and a fragment the error line must contain (the setting, option or row it
-names). Each case runs the real console script as a subprocess and must:
+names). This is the one table of bad settings for every tool; the plugins' own test folders hold no
+second copy of these cases. Each case runs the tool's console entry point (``main``) and must:
 
 - exit non-zero;
 - print exactly one error line, ``<tool>: error: ...``, as the last line of stderr, containing the
-  fragment (the SDK's INFO log lines may come before it); no ``Traceback`` anywhere in stderr;
+  fragment (the SDK's INFO log lines may come before it; the target's stderr has no other line with
+  "error" in it); no ``Traceback`` anywhere in stderr;
 - leave no partial output: no RECORD on stdout (taps, mapper), no STATE on stdout and no CSV or
   temporary file in the output folder (target), an empty stdout (visionone-actions), and no request
   received by the simulator (every case fails before the first request).
+
+One case per tool (``process=True``) runs the real console script as a subprocess, with its input on
+stdin, and proves the same of the script as the user runs it; the others call ``main`` in this process
+(tests.in_process.run_main: same command line, environment and working folder, a second less each).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.in_process import run_main
 from tests.simulator import Simulator
 from tests.tap_runner import BIN, discovered_catalog, select_streams
 
@@ -60,6 +67,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     stdin: bool = False  # feed the target a small Singer stream
     exit_code: int | None = None  # None: any non-zero
+    process: bool = False  # run the real console script (one case per tool), else `main` in this process
 
 
 def v1(**changes: object) -> dict:
@@ -79,7 +87,7 @@ WV_WRONG_BOOKMARK = {
 
 CASES = [
     # -- tap-visionone ------------------------------------------------------------------------------
-    Case("v1-bad-start-date", V1, v1(start_date="2024-13-45"), "`start_date`", catalog=CATALOG),
+    Case("v1-bad-start-date", V1, v1(start_date="2024-13-45"), "`start_date`", catalog=CATALOG, process=True),
     Case("v1-end-before-start", V1, v1(start_date="2024-10-05", end_date="2024-10-01"), "`end_date`"),
     Case("v1-unknown-region", V1, v1(api_url=None, region="mars"), "`region`"),
     Case("v1-plain-http-remote", V1, v1(api_url="http://example.com"), "`api_url`"),
@@ -87,8 +95,49 @@ CASES = [
     Case("v1-negative-rate-limit", V1, v1(rate_limit_per_minute=-5), "`rate_limit_per_minute`"),
     Case("v1-negative-workers", V1, v1(max_workers=-1), "`max_workers`"),
     Case("v1-bad-window", V1, v1(window_size="forever"), "`window_size`"),
-    Case("v1-unknown-stream-option", V1, v1(stream_options={"nope": {}}), "`stream_options`"),
+    Case(
+        "v1-unknown-stream-option",
+        V1,
+        v1(stream_options={"nope": {}}),
+        "Invalid setting `stream_options`: there is no stream 'nope'",
+    ),
+    Case(
+        "v1-stream-option-audit-query",
+        V1,
+        v1(stream_options={"audit_logs": {"query": "x"}}),
+        "Invalid setting `stream_options.audit_logs.query`: audit_logs takes filter",
+    ),
+    Case(
+        "v1-stream-option-detections-filter",
+        V1,
+        v1(stream_options={"detections": {"filter": "x"}}),
+        "Invalid setting `stream_options.detections.filter`",
+    ),
+    Case(
+        "v1-stream-option-oat-range-too-long",
+        V1,
+        v1(
+            stream_options={
+                "oat_detections": {"detected_start_date": "2022-01-01", "detected_end_date": "2024-01-01"}
+            }
+        ),
+        "Invalid setting `stream_options.oat_detections.detected_start_date`: "
+        "the API allows a detected range",
+    ),
+    Case(
+        "v1-stream-option-oat-bad-date",
+        V1,
+        v1(stream_options={"oat_detections": {"detected_start_date": "yesterday-ish"}}),
+        "Invalid setting `stream_options.oat_detections.detected_start_date`",
+    ),
+    Case(
+        "v1-stream-options-not-object",
+        V1,
+        v1(stream_options="audit_logs"),
+        "Invalid setting `stream_options`: it must be an object",
+    ),
     Case("v1-missing-key", V1, v1(api_key=None), "`api_key`"),
+    Case("v1-empty-key", V1, v1(api_key=""), "`api_key`"),
     Case("v1-config-not-json", V1, "{api_key: sim-key", "--config"),
     Case("v1-config-missing", V1, None, "--config", args=["--config", f"{TMP}/nowhere.json"]),
     Case("v1-state-not-json", V1, v1(), "--state", files={"state.json": '{"bookmarks": {'}, catalog=CATALOG),
@@ -111,10 +160,17 @@ CASES = [
         files={"catalog.txt": "streams: [detections]"},
     ),
     # -- tap-workvivo -------------------------------------------------------------------------------
-    Case("wv-bad-start-date", WV, wv(start_date="2024-99-01"), "`start_date`"),
-    Case("wv-end-before-start", WV, wv(start_date="2024-10-03", end_date="2024-10-01"), "`end_date`"),
-    Case("wv-plain-http-remote", WV, wv(api_url="http://workvivo.example"), "`api_url`"),
-    Case("wv-missing-token", WV, wv(api_token=None), "`api_token`"),
+    Case("wv-bad-start-date", WV, wv(start_date="2024-99-01"), "Invalid setting `start_date`", process=True),
+    Case(
+        "wv-end-before-start",
+        WV,
+        wv(start_date="2024-10-03", end_date="2024-10-01"),
+        "Invalid setting `end_date`: 2024-10-01 is not after `start_date`",
+    ),
+    Case("wv-window-too-long", WV, wv(window_size="2d"), "Invalid setting `window_size`"),
+    Case("wv-plain-http-remote", WV, wv(api_url="http://workvivo.example"), "Invalid setting `api_url`"),
+    Case("wv-missing-token", WV, wv(api_token=None), "Missing setting `api_token`"),
+    Case("wv-empty-workvivo-id", WV, wv(workvivo_id=""), "Missing setting `workvivo_id`"),
     Case("wv-state-not-json", WV, wv(), "--state", files={"state.json": "{oops"}),
     Case(
         "wv-state-bookmark-wrong-type",
@@ -126,15 +182,31 @@ CASES = [
     ),
     Case("wv-catalog-unknown-stream", WV, wv(), "stream 'nope'", catalog=BAD_CATALOG),
     # -- mapper-visionone-actions ---------------------------------------------------------------------
-    Case("mapper-inactive-days-zero", MAPPER, {"inactive_days": 0}, "`inactive_days`", stdin=True),
+    Case(
+        "mapper-inactive-days-negative",
+        MAPPER,
+        {"inactive_days": -3},
+        "Invalid setting `inactive_days`: -3 is not between 1 and 180 "
+        "(Vision One keeps 180 days of audit logs).",
+        stdin=True,
+        exit_code=1,
+        process=True,
+    ),
     Case("mapper-bad-as-of", MAPPER, {"as_of": "next tuesday"}, "`as_of`", stdin=True),
     Case("mapper-config-not-json", MAPPER, "inactive_days = 90", "--config", stdin=True),
     # -- target-csv-flat ----------------------------------------------------------------------------
     # Tests run as root, where chmod 000 does not stop writes: a folder under a regular file does.
     Case("target-output-under-file", TARGET, {"output_path": "/etc/hostname/sub"}, "output_path", stdin=True),
     Case(
-        "target-unknown-timezone", TARGET, {**TARGET_OK, "timezone": "Mars/Olympus"}, "timezone", stdin=True
+        "target-unknown-timezone",
+        TARGET,
+        {**TARGET_OK, "timezone": "Mars/Olympus"},
+        "timezone",
+        stdin=True,
+        exit_code=1,
+        process=True,
     ),
+    Case("target-bad-list-format", TARGET, {**TARGET_OK, "list_format": "xml"}, "list_format", stdin=True),
     Case(
         "target-bad-on-invalid",
         TARGET,
@@ -159,6 +231,7 @@ CASES = [
         args=["disable-account", "--from-file", f"{TMP}/rows.csv", "--yes"],
         files={"rows.csv": "RoleName,RequestType\nAnalyst,Remove\n"},
         exit_code=2,
+        process=True,
     ),
     Case(
         "actions-csv-empty-cell",
@@ -278,8 +351,10 @@ def catalog_for(tool: str, unknown: bool) -> dict:
     return catalog
 
 
-def run_case(case: Case, sim: Simulator, tmp: Path) -> subprocess.CompletedProcess:
-    args = [str(BIN / case.tool)]
+def prepare(case: Case, sim: Simulator, tmp: Path) -> tuple[list[str], dict[str, str], str]:
+    """The case's command line (after the executable), the settings variables it sets, and its input;
+    its config, catalog and other files are written to ``tmp``."""
+    args: list[str] = []
     if case.config is not None:
         text = case.config if isinstance(case.config, str) else json.dumps(case.config)
         (tmp / "config.json").write_text(fill(text, sim, tmp))
@@ -293,18 +368,34 @@ def run_case(case: Case, sim: Simulator, tmp: Path) -> subprocess.CompletedProce
         catalog_file.write_text(json.dumps(catalog_for(case.tool, unknown=case.catalog is BAD_CATALOG)))
         args += ["--catalog", str(catalog_file)]
     args += [fill(arg, sim, tmp) for arg in case.args]
-    env = clean_env({k: fill(v, sim, tmp) for k, v in case.env.items()})
+    env = {k: fill(v, sim, tmp) for k, v in case.env.items()}
     stdin = singer_input(2000, 100) if case is FULL_DISK else singer_input()
+    return args, env, stdin if case.stdin else ""
+
+
+def run_case(case: Case, sim: Simulator, tmp: Path) -> subprocess.CompletedProcess:
+    """The real console script, as a subprocess, its input on stdin."""
+    args, env, stdin = prepare(case, sim, tmp)
     return subprocess.run(
-        args,
-        input=stdin if case.stdin else "",
+        [str(BIN / case.tool), *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
         cwd=tmp,  # no .env of the checkout is read
-        env=env,
+        env=clean_env(env),
         check=False,
     )
+
+
+def run_in_process(case: Case, sim: Simulator, tmp: Path) -> subprocess.CompletedProcess:
+    """The console script's `main` in this process (tests.in_process), its input from ``--input``."""
+    args, env, stdin = prepare(case, sim, tmp)
+    if case.stdin:
+        (tmp / "input.jsonl").write_text(stdin)
+        args += ["--input", str(tmp / "input.jsonl")]
+    run = run_main(case.tool, args, cwd=tmp, env=env)  # cwd: no .env of the checkout is read
+    return subprocess.CompletedProcess(args, run.returncode, run.stdout, run.stderr)
 
 
 def check_one_line(case: Case, proc: subprocess.CompletedProcess) -> str:
@@ -318,6 +409,9 @@ def check_one_line(case: Case, proc: subprocess.CompletedProcess) -> str:
     assert len(error_lines) == 1, f"{case.id}: {len(error_lines)} error lines\n{proc.stderr[-2000:]}"
     assert proc.stderr.rstrip("\n").splitlines()[-1] == error_lines[0], "the error line must come last"
     assert case.expect in error_lines[0], f"{case.id}: {case.expect!r} not in {error_lines[0]!r}"
+    if case.tool == TARGET:  # the target logs nothing else about it (a tap's SDK logs an ERROR line too)
+        others = [line for line in proc.stderr.splitlines() if "error" in line.lower()]
+        assert others == error_lines, f"{case.id}: more lines about the error: {others}"
     return error_lines[0]
 
 
@@ -334,19 +428,20 @@ def check_no_output(case: Case, proc: subprocess.CompletedProcess, tmp: Path) ->
     else:
         assert "RECORD" not in kinds, f"records on stdout before the error: {kinds}"
         if "Invalid state" not in case.expect:  # settings fail before the tap writes anything
-            assert not messages
+            assert proc.stdout == ""
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"{case.id}{'-process' * case.process}" for case in CASES])
 def test_bad_input(case: Case, sim: Simulator, tmp_path: Path, figures) -> None:
     before = len(sim.requests)
-    proc = run_case(case, sim, tmp_path)
+    proc = (run_case if case.process else run_in_process)(case, sim, tmp_path)
     line = check_one_line(case, proc)
     check_no_output(case, proc, tmp_path)
     assert len(sim.requests) == before, "a request was sent despite the bad input"
     figures.record(
         "bad-input",
         tool=case.tool,
+        run="console script" if case.process else "main() in process",
         exit_code=proc.returncode,
         error_lines=1,
         tracebacks=0,
@@ -354,6 +449,12 @@ def test_bad_input(case: Case, sim: Simulator, tmp_path: Path, figures) -> None:
         requests=0,
         message=line,
     )
+
+
+def test_one_console_script_case_per_tool() -> None:
+    """The subprocess cases: exactly one per tool, so each script's own wiring is proven once."""
+    tools = [case.tool for case in CASES if case.process]
+    assert sorted(tools) == sorted({V1, WV, MAPPER, TARGET, ACTIONS}), tools
 
 
 @pytest.fixture

@@ -279,23 +279,8 @@ def test_bad_settings_fail_with_one_line_naming_the_setting(config: dict, messag
     assert "\n" not in str(caught.value)
 
 
-def test_bad_setting_on_the_console_script_is_one_line_and_exit_1(tmp_path: Path) -> None:
-    config = tmp_path / "mapper.json"
-    config.write_text(json.dumps({"inactive_days": -3}))
-    run = subprocess.run(
-        [str(MAPPER), "--config", str(config)],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 1 and run.stdout == ""
-    assert run.stderr.splitlines()[-1] == (
-        "mapper-visionone-actions: error: Invalid setting `inactive_days`: -3 is not between 1 and 180 "
-        "(Vision One keeps 180 days of audit logs)."
-    )
-    assert "Traceback" not in run.stderr
+# The console script with a bad setting (one line, exit 1, nothing on stdout): the mapper's case in
+# tests/reliability/test_bad_input.py.
 
 
 @pytest.mark.parametrize("missing", ["iam_accounts", "audit_logs"])

@@ -252,29 +252,8 @@ def test_audit_start_is_clipped_to_the_apis_retention(sim: Simulator, tmp_path: 
     assert len(run.records) == sim.expected_count("audit_logs", starts[0], END)
 
 
-@pytest.mark.parametrize(
-    ("options", "named"),
-    [
-        ({"no_such_stream": {"filter": "x"}}, "`stream_options`: there is no stream 'no_such_stream'"),
-        ({"audit_logs": {"query": "x"}}, "`stream_options.audit_logs.query`: audit_logs takes filter"),
-        ({"detections": {"filter": "x"}}, "`stream_options.detections.filter`"),
-        (
-            {"oat_detections": {"detected_start_date": "2022-01-01", "detected_end_date": "2024-01-01"}},
-            "`stream_options.oat_detections.detected_start_date`: the API allows a detected range",
-        ),
-        ({"oat_detections": {"detected_start_date": "yesterday-ish"}}, "detected_start_date`"),
-        ("audit_logs", "`stream_options`: it must be an object"),
-    ],
-)
-def test_bad_stream_options_fail_before_any_request(
-    options: object, named: str, sim: Simulator, tmp_path: Path
-) -> None:
-    sim.clear_requests()
-    run = run_tap(tmp_path, config_for(sim, stream_options=options), streams=ALL)
-    assert run.returncode == 1
-    last = run.stderr.strip().splitlines()[-1]
-    assert last.startswith("tap-visionone: error: Invalid setting ") and named in last, last
-    assert sim.requests == []
+# Bad `stream_options` (one line naming the option, before any request): the table of
+# tests/reliability/test_bad_input.py, for every tool.
 
 
 def test_a_filter_the_api_refuses_names_the_option(sim: Simulator, tmp_path: Path) -> None:
@@ -291,7 +270,7 @@ def test_a_full_table_stream_that_keeps_failing_ends_the_run_in_one_line(
 ) -> None:
     sim.fail_next(5, 503)
     try:
-        run = run_tap(tmp_path, config_for(sim), streams=["iam_accounts"])
+        run = run_tap(tmp_path, config_for(sim, retry_wait=0.001), streams=["iam_accounts"])  # no backoff
     finally:
         sim.clear_faults()
     assert run.returncode == 1

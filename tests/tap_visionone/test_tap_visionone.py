@@ -16,6 +16,7 @@ from tests.simulator import Simulator
 from tests.tap_runner import parse_messages, run_tap, tap_command
 
 START, END = "2024-10-01T00:00:00Z", "2024-10-04T00:00:00Z"
+FAST_RETRIES = {"retry_wait": 0.001}  # backoff from 1 ms: the retry tests are not about the wait
 
 
 def config_for(sim: Simulator, **overrides: object) -> dict:
@@ -105,16 +106,16 @@ def test_sequential_and_parallel_runs_give_identical_output(tmp_path: Path, visi
 def test_requests_respect_the_shared_rate_limit(tmp_path: Path, visionone_sim: Simulator) -> None:
     before = len(visionone_sim.requests)
     run = run_tap(
-        tmp_path, config_for(visionone_sim, window_size="2h", rate_limit_per_second=5, max_workers=8)
+        tmp_path, config_for(visionone_sim, window_size="2h", rate_limit_per_second=10, max_workers=8)
     )
     assert run.returncode == 0, run.stderr
     sent = sorted(r["time"] for r in visionone_sim.requests[before:])
     assert len(sent) >= 30  # enough requests for the limit to bind
-    # 8 workers, yet no 0.75-second span holds more than 5 requests: the limiter grants at most 5 per
-    # second across all workers (a limiter per worker would allow 40). The 0.25 s margin absorbs the
+    # 8 workers, yet no 0.75-second span holds more than 10 requests: the limiter grants at most 10 per
+    # second across all workers (a limiter per worker would allow 80). The 0.25 s margin absorbs the
     # gap between when the tap was granted a slot and when the server saw the request.
     for i, t0 in enumerate(sent):
-        assert sum(1 for t1 in sent[i:] if t1 - t0 < 0.75) <= 5
+        assert sum(1 for t1 in sent[i:] if t1 - t0 < 0.75) <= 10
 
 
 def test_sigkill_midway_then_resume_loses_nothing(tmp_path: Path) -> None:
@@ -149,9 +150,11 @@ def test_sigkill_midway_then_resume_loses_nothing(tmp_path: Path) -> None:
 
 
 def test_429_and_5xx_are_retried_and_complete(tmp_path: Path) -> None:
-    with Simulator(seed=5, scale=300, start="2024-10-01", days=3, api_key="sim-key", fault_rate=0.3) as sim:
+    faulty = {"fault_rate": 0.3, "fault_stall_seconds": 2}  # a stall outlasts request_timeout
+    with Simulator(seed=5, scale=300, start="2024-10-01", days=3, api_key="sim-key", **faulty) as sim:
+        sim.config.fault_retry_after = 0  # the 429s' Retry-After: 0
         sim.fail_next(3, status=429)
-        run = run_tap(tmp_path, config_for(sim, request_timeout=2), env={})
+        run = run_tap(tmp_path, config_for(sim, request_timeout=0.5, **FAST_RETRIES), env={})
         assert run.returncode == 0, run.stderr
         assert set(run.ids()) == sim.detection_ids(START, END)
         assert len(run.ids()) == sim.count_detections(START, END)
@@ -163,7 +166,7 @@ def test_429_and_5xx_are_retried_and_complete(tmp_path: Path) -> None:
 def test_window_failing_every_retry_stops_the_run_naming_it_and_keeps_state(tmp_path: Path) -> None:
     with Simulator(seed=5, scale=100, start="2024-10-01", days=3, api_key="sim-key") as sim:
         sim.fail_windows("2024-10-02T00:00:00Z", status=503)
-        run = run_tap(tmp_path, config_for(sim, window_size="1d", max_workers=1))
+        run = run_tap(tmp_path, config_for(sim, window_size="1d", max_workers=1, **FAST_RETRIES))
         assert run.returncode == 1
         assert_one_line_error(run.stderr, "2024-10-02T00:00:00Z..2024-10-03T00:00:00Z", "503")
         # state never moved past the failed window; every record before it was emitted
@@ -184,30 +187,8 @@ def test_wrong_key_fails_fast_with_one_line_and_no_key(tmp_path: Path, visionone
     assert len(visionone_sim.requests) - before == 1  # no retries
 
 
-@pytest.mark.parametrize(
-    ("overrides", "setting"),
-    [
-        ({"start_date": "2024-10-40"}, "`start_date`"),
-        ({"start_date": "2024-10-05", "end_date": "2024-10-01"}, "`end_date`"),
-        ({"api_url": None, "region": "atlantis"}, "`region`"),
-        ({"page_size": 250}, "`page_size`"),
-        ({"api_key": ""}, "`api_key`"),
-        ({"window_size": "soon"}, "`window_size`"),
-        ({"max_workers": 0}, "`max_workers`"),
-        ({"rate_limit_per_minute": -1}, "`rate_limit_per_minute`"),
-        ({"api_url": "http://api.example.com"}, "`api_url`"),
-    ],
-)
-def test_invalid_settings_fail_before_any_request(
-    tmp_path: Path, visionone_sim: Simulator, overrides: dict, setting: str
-) -> None:
-    config = {k: v for k, v in {**config_for(visionone_sim), **overrides}.items() if v is not None}
-    before = len(visionone_sim.requests)
-    run = run_tap(tmp_path, config)
-    assert run.returncode == 1
-    assert_one_line_error(run.stderr, setting)
-    assert len(visionone_sim.requests) == before
-    assert run.records == []
+# Bad settings (one line naming the setting, before any request): the table of
+# tests/reliability/test_bad_input.py, for every tool.
 
 
 def test_verify_ssl_false_warns_once(tmp_path: Path, visionone_sim: Simulator) -> None:
@@ -216,29 +197,15 @@ def test_verify_ssl_false_warns_once(tmp_path: Path, visionone_sim: Simulator) -
     assert run.stderr.count("verify_ssl is false") == 1
 
 
-def test_key_never_printed_by_about_discover_or_sync(tmp_path: Path, visionone_sim: Simulator) -> None:
-    secret = "sim-key"
-    command = tap_command(tmp_path, config_for(visionone_sim, api_key=secret))
-    outputs = []
-    for extra in (["--about"], ["--about", "--format=json"], ["--discover"]):
-        proc = subprocess.run(
-            [*command, *extra],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        outputs.append(proc.stdout + proc.stderr)
-    assert '"detections"' in outputs[2] and "api_key" in outputs[0]
-    run = run_tap(tmp_path, config_for(visionone_sim, api_key=secret))
-    assert run.returncode == 0 and run.records
-    for text in [*outputs, run.stdout, run.stderr]:
-        assert secret not in text
+# The key in no output of --about, --discover or a sync: tests/reliability/test_secrets.py (a random key,
+# every --about format, DEBUG logs, retries, a refused key).
 
 
 def test_connection_resets_on_every_attempt_fail_in_one_readable_line(tmp_path: Path) -> None:
     with Simulator(seed=2, scale=50, start="2024-10-01", days=1, api_key="sim-key") as sim:
         sim.fail_next(50, status="reset")
-        run = run_tap(tmp_path, config_for(sim, start_date="2024-10-01", end_date="2024-10-01T01:00:00Z"))
+        config = config_for(sim, start_date="2024-10-01", end_date="2024-10-01T01:00:00Z", **FAST_RETRIES)
+        run = run_tap(tmp_path, config)
         assert run.returncode == 1
         line = assert_one_line_error(run.stderr, "2024-10-01T00:00:00Z..2024-10-01T01:00:00Z", "5 attempts")
         assert "Connection reset by peer" in line and "Max retries" not in line
@@ -249,22 +216,23 @@ def test_a_429_without_retry_after_waits_out_the_rate_window(
     monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     """Vision One counts requests per 60-second window; a 429 that names no Retry-After is retried once
-    that window has passed, not after the first 0.5 s of backoff. The window is the stream's own knob
-    (`rate_window_seconds`), shortened here so that the test waits 1.5 s; the gap is measured on the
-    simulator's clock, from the requests it received."""
+    that window has passed, not after the backoff. The window is the stream's own knob
+    (`rate_window_seconds`), shortened here to 0.3 s, and the backoff to 1 ms (`retry_wait`), so the
+    gap tells which of the two was waited; it is measured on the simulator's clock, from the requests
+    it received."""
     from tap_visionone.client import VisionOneStream
     from tap_visionone.tap import TapVisionOne
 
-    monkeypatch.setattr(VisionOneStream, "rate_window_seconds", 1.5)
+    monkeypatch.setattr(VisionOneStream, "rate_window_seconds", 0.3)
     with Simulator(seed=5, scale=50, start="2024-10-01", days=1, api_key="sim-key") as sim:
         sim.config.retry_after = False
         sim.fail_next(1, status=429)
         config = config_for(sim, start_date="2024-10-01", end_date="2024-10-02", window_size="1d")
-        tap = TapVisionOne(config=config, parse_env_config=False)
+        tap = TapVisionOne(config={**config, **FAST_RETRIES}, parse_env_config=False)
         tap.streams["detections"].sync()
         first, retry = sim.requests[:2]
         assert first["status"] == 429 and retry["status"] == 200
-        assert retry["time"] - first["time"] >= 1.45, retry["time"] - first["time"]
+        assert retry["time"] - first["time"] >= 0.29, retry["time"] - first["time"]
         ids = {json.loads(line)["record"]["uuid"] for line in capfd.readouterr().out.splitlines()
                if '"RECORD"' in line}  # fmt: skip
         assert ids == sim.detection_ids("2024-10-01", "2024-10-02")

@@ -7,7 +7,6 @@ import datetime
 import io
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from target_csv_flat.errors import SettingsError
 from target_csv_flat.local_time import LocalClock
 from target_csv_flat.target import TargetCsvFlat
 from target_csv_flat.validation import FastValidator
+from tests.in_process import run_main
 from tests.schema_shorthand import DT, L, S, obj
 
 SCRIPT = Path(sys.executable).parent / "target-csv-flat"
@@ -537,15 +537,8 @@ def test_bad_settings_raise_settings_error(tmp_path: Path, config: dict, names: 
         TargetCsvFlat(config={"output_path": str(tmp_path), **config})
 
 
-# The console script's bytecode is cached for this module's runs (the environment may forbid writing
-# it next to the sources), so each call starts in a fraction of a second; removed with the module.
-_PYCACHE = tempfile.mkdtemp(prefix="target-csv-flat-pycache-")
-_CLI_ENV = {
-    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-    "PYTHONPYCACHEPREFIX": _PYCACHE,
-}
-
-
+# The console script's bytecode is cached for the whole session (tests/conftest.py), so each call
+# starts in a fraction of a second.
 def cli(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(SCRIPT), *args],
@@ -555,41 +548,26 @@ def cli(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.Comp
         timeout=120,
         check=False,
         cwd=cwd,
-        env=_CLI_ENV,
     )
 
 
-@pytest.mark.parametrize(
-    ("config", "names"),
-    [
-        ({"list_format": "xml"}, "list_format"),
-        ({"output_path": "{file}/below-a-file"}, "output_path"),
-        ({"file_naming_scheme": "{oops}.csv"}, "file_naming_scheme"),
-        ({"timezone": "Asia/Nowhere"}, "timezone"),
-    ],
-)
-def test_cli_reports_bad_settings_in_one_line(tmp_path: Path, config: dict, names: str) -> None:
-    a_file = tmp_path / "a-file"
-    a_file.write_text("x", encoding="utf-8")
-    config = {"output_path": str(tmp_path / "out"), **config}
-    config["output_path"] = config["output_path"].replace("{file}", str(a_file))
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config), encoding="utf-8")
-    result = cli("--config", str(config_path))
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
-    assert len(errors) == 1, result.stderr
-    assert errors[0].startswith("target-csv-flat: error: ")
-    assert names in errors[0]
+# Bad settings on the console script (one line, exit 1, no traceback, nothing written): the table of
+# tests/reliability/test_bad_input.py, for every tool.
 
 
 def test_cli_reports_an_unusable_output_file_in_one_line(tmp_path: Path) -> None:
+    """Through the console script's `main`, in this process (tests.in_process)."""
     (tmp_path / "out" / "detections.csv").mkdir(parents=True)  # a folder where the file should be
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps({"output_path": str(tmp_path / "out")}), encoding="utf-8")
-    stdin = "".join(json.dumps(m) + "\n" for m in messages("detections", [detection(1)]))
-    result = cli("--config", str(config_path), stdin=stdin)
+    (tmp_path / "input.jsonl").write_text(
+        "".join(json.dumps(m) + "\n" for m in messages("detections", [detection(1)]))
+    )
+    result = run_main(
+        "target-csv-flat",
+        ["--config", str(config_path), "--input", str(tmp_path / "input.jsonl")],
+        cwd=tmp_path,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1].startswith("target-csv-flat: error: cannot write ")
@@ -644,7 +622,6 @@ _STANDARD_OUTPUT = tempfile.mkdtemp(prefix="target-csv-flat-standard-")
 def _remove_standard_output() -> Iterator[None]:
     yield
     shutil.rmtree(_STANDARD_OUTPUT, ignore_errors=True)
-    shutil.rmtree(_PYCACHE, ignore_errors=True)
 
 
 TestTargetCsvFlat = get_target_test_class(TargetCsvFlat, config={"output_path": _STANDARD_OUTPUT})
