@@ -449,10 +449,10 @@ def test_data_shape_types_and_hostile_strings(visionone_sim: Simulator) -> None:
 
 
 def test_28000_records_generate_quickly() -> None:
-    began = time.perf_counter()
+    began = time.process_time()  # CPU time: other tests running beside this one do not count
     records = Dataset(9, 2000, "2024-10-01", 14).records()
     assert len(records) == 28_000
-    assert time.perf_counter() - began < 2.0
+    assert time.process_time() - began < 2.0
 
 
 # -- command line --------------------------------------------------------------------------------------

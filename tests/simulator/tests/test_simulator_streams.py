@@ -837,9 +837,9 @@ def test_a_dense_range_generates_quickly() -> None:
         ("oat_detections", 7_000),
         ("workbench_alerts", 1_400),
     ):
-        began = time.perf_counter()
+        began = time.process_time()  # CPU time: other tests running beside this one do not count
         assert big.expected_count(stream, "2024-10-01", "2024-10-15") == count
-        assert time.perf_counter() - began < 4.0, stream
+        assert time.process_time() - began < 4.0, stream
 
 
 def test_cli_counts_any_stream_and_honours_now() -> None:
