@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -614,14 +613,24 @@ def test_about_lists_every_setting_with_its_description_and_default() -> None:
 
 # --------------------------------------------------------------------------- the SDK's standard tests
 
-# The SDK builds its test class from a fixed config, so the output folder must exist at import.
-_STANDARD_OUTPUT = tempfile.mkdtemp(prefix="target-csv-flat-standard-")
+# The SDK builds its test class from this config at import; the module fixture below gives it an output
+# folder of its own (the SDK's runner keeps this very dict), so importing the module, as every
+# pytest-xdist worker does, creates nothing.
+STANDARD_CONFIG = {"output_path": "standard-output-set-by-the-fixture"}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _remove_standard_output() -> Iterator[None]:
-    yield
-    shutil.rmtree(_STANDARD_OUTPUT, ignore_errors=True)
+def _standard_output(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("target-csv-flat-standard")
+    STANDARD_CONFIG["output_path"] = str(folder)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
-TestTargetCsvFlat = get_target_test_class(TargetCsvFlat, config={"output_path": _STANDARD_OUTPUT})
+TestTargetCsvFlat = get_target_test_class(TargetCsvFlat, config=STANDARD_CONFIG)
+
+
+def test_the_standard_tests_wrote_into_the_fixtures_folder(_standard_output: Path) -> None:
+    """Runs after the class: its targets wrote their CSV files where the fixture said."""
+    assert list(_standard_output.glob("*.csv"))
+    assert not Path("standard-output-set-by-the-fixture").exists()
