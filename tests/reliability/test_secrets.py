@@ -235,7 +235,7 @@ def test_actions_cli_outputs_hold_no_key(tmp_path: Path, figures) -> None:
             ["isolate-endpoint", "--help"],
             ["disable-account", "--from-file", "rows.csv", "--dry-run"],
             ["add-to-block-list", "--object-type", "domain", "--object-value", "evil.example", "--dry-run"],
-            ["isolate-endpoint", "--agent-guid", guid, "--yes", "--wait"],
+            ["isolate-endpoint", "--agent-guid", guid, "--yes", "--wait", "--poll-interval", "0.1"],
             ["add-to-block-list", "--object-type", "domain", "--object-value", "evil.example", "--yes"],
             ["list-api-keys", "--fields", '{"status": "enabled"}', "--output", "table"],
         ]

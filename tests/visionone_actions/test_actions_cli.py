@@ -332,7 +332,7 @@ PHASE_1: dict[str, Case] = {
         "/v3.0/response/domainAccounts/signOut",
     ),
     "submit-file-to-sandbox": (
-        lambda s: ["--file", s["sample_file"], "--arguments", "--quiet", "--wait", "--poll-interval", "0.2"],
+        lambda s: ["--file", s["sample_file"], "--arguments", "--quiet", "--wait", "--poll-interval", "0.1"],
         "POST",
         "/v3.0/sandbox/files/analyze",
     ),
@@ -670,7 +670,7 @@ def test_wait_polls_the_task_until_it_succeeds(
         "--yes",
         "--wait",
         "--poll-interval",
-        "0.2",
+        "0.1",
     )
     assert run.returncode == 0, run.stderr
     [result] = run.results
@@ -696,7 +696,7 @@ def test_wait_reports_a_task_that_failed(sim: Simulator, tmp_path: Path, seeded:
             "wait-fail@example.com",
             "--wait",
             "--poll-interval",
-            "0.2",
+            "0.1",
         )
     finally:
         sim.config.task_final_status = "succeeded"
