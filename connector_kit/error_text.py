@@ -58,11 +58,14 @@ class Failure(t.NamedTuple):
         return f" {self.reason}" if self.retried else f": {self.reason}"
 
 
-def final_failure(exception: BaseException, *, max_tries: int, timeout: float) -> Failure | None:
+GIVEN_UP = "connector_kit_given_up"  # set on a request's last error when its retries gave up: how long
+
+
+def final_failure(exception: BaseException, *, timeout: float) -> Failure | None:
     """The reason a stream's read failed for good, or None for what must propagate as it is (a refused
     key, a stopped sync, a programming error).
 
-    Retried failures (429/5xx, timeouts, resets, unreadable bodies) have used up ``max_tries``; a refused
+    Retried failures (429/5xx, timeouts, resets, unreadable bodies) have used up their retries; a refused
     request (other 4xx), a looping next link or an unreadable record fail at once.
     """
     if isinstance(exception, AuthError | SyncStopped):
@@ -70,7 +73,8 @@ def final_failure(exception: BaseException, *, max_tries: int, timeout: float) -
     if isinstance(exception, FatalAPIError):
         return Failure(str(exception), retried=False)
     if isinstance(exception, RetriableAPIError | requests.exceptions.RequestException | ConnectionError):
-        return Failure(f"after {max_tries} attempts: {explain_exception(exception, timeout)}", retried=True)
+        retried = getattr(exception, GIVEN_UP, "after retrying")
+        return Failure(f"{retried}: {explain_exception(exception, timeout)}", retried=True)
     if isinstance(exception, RuntimeError | ValueError):  # a looping next link; an unreadable page
         return Failure(str(exception), retried=False)
     return None

@@ -95,7 +95,8 @@ def read_sync_settings(
         raise SettingsError(f"Invalid setting `request_timeout`: {timeout:g} must be more than 0 seconds.")
     retries = RetryPolicy(
         first_wait=read_number(config, "retry_wait", RetryPolicy.first_wait, whole=False, low=0),
-        max_tries=read_number(config, "max_tries", RetryPolicy.max_tries, low=1, high=100),
+        max_tries=read_number(config, "max_tries", RetryPolicy.max_tries, low=0),
+        retry_for=parse_duration(config.get("retry_for") or "5m", setting="retry_for").total_seconds(),
     )
     return {
         "base_url": base_url,
@@ -176,18 +177,26 @@ def sync_properties(defaults: SyncDefaults, *, window_note: str = "") -> list[th
             description="Seconds to wait for an answer before the attempt counts as failed and is retried.",
         ),
         th.Property(
+            "retry_for",
+            th.StringType,
+            default="5m",
+            description="How long a failing request is retried (429, 5xx, timeouts and dropped connections) "
+            "before its window fails, e.g. 5m, 30m; the bookmark then stays before that window. A refused "
+            "key or role stops the run at once.",
+        ),
+        th.Property(
             "max_tries",
             th.IntegerType,
             default=RetryPolicy.max_tries,
-            description="Attempts per request before its window fails (429, 5xx, timeouts and dropped "
-            "connections are retried); the bookmark then stays before that window.",
+            description="Attempts per request before its window fails; 0 (the default) retries for as long "
+            "as `retry_for` allows.",
         ),
         th.Property(
             "retry_wait",
             th.NumberType,
             default=RetryPolicy.first_wait,
-            description="Seconds before the first retry; each further retry waits twice as long, up to "
-            "a minute. A server's Retry-After always wins.",
+            description="Seconds before the first retry; each further retry waits about twice as long "
+            "(with jitter), up to a minute. A server's Retry-After always wins.",
         ),
         th.Property(
             "verify_ssl",

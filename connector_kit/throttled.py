@@ -9,6 +9,7 @@ error map) stay in each tap's own client.
 from __future__ import annotations
 
 import threading
+import time
 import typing as t
 from collections.abc import Generator, Iterable
 from urllib.parse import ParseResult
@@ -17,7 +18,7 @@ import requests
 from requests.utils import requote_uri
 from singer_sdk import RESTStream
 
-from connector_kit.error_text import Failure, explain_exception, final_failure
+from connector_kit.error_text import GIVEN_UP, Failure, explain_exception, final_failure
 from connector_kit.errors import SyncStopped, TLSError
 from connector_kit.retries import RetryPolicy
 from connector_kit.sdk_adapter import plugin_of
@@ -128,21 +129,32 @@ class ThrottledStream(RESTStream):
 
     def final_failure(self, exception: BaseException) -> Failure | None:
         """Why a read failed for good (`error_text.final_failure`), or None to let ``exception`` go on."""
-        retries, timeout = self.retries.max_tries, self.settings.request_timeout
-        return final_failure(exception, max_tries=retries, timeout=timeout)
+        return final_failure(exception, timeout=self.settings.request_timeout)
 
     def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
         """Wait ``Retry-After`` when the server names it, the rate window on a bare 429, else exponentially
-        longer (`RetryPolicy.wait`)."""
-        attempt = 0
+        longer with jitter (`RetryPolicy`); stop (the request then fails with its last error) once the
+        policy gives up, noting on that error how long it was retried (`GIVEN_UP`)."""
+        policy, started, attempts = self.retries, time.monotonic(), 0
         exception = yield  # type: ignore[misc]
         while True:
-            wait = self.retries.wait(exception, attempt, self.rate_window_seconds)
-            attempt += 1
+            attempts += 1
+            wait = policy.jittered_wait(exception, attempts - 1, self.rate_window_seconds)
+            failing_for = time.monotonic() - started
+            if policy.gives_up(attempts, failing_for + wait):
+                if exception is not None:
+                    setattr(exception, GIVEN_UP, policy.summary(attempts, failing_for))
+                return
             exception = yield wait
 
-    def backoff_max_tries(self) -> int:
-        return self.retries.max_tries
+    def backoff_max_tries(self) -> int | None:
+        """No count of the SDK's own: `backoff_wait_generator` decides when to give up."""
+        return None
+
+    def backoff_jitter(self, value: float) -> float:
+        """The waits are jittered by `RetryPolicy.jittered_wait` (the SDK would add up to a second to
+        every wait, ``Retry-After`` included)."""
+        return value
 
     def backoff_handler(self, details: t.Any) -> None:
         """One plain line per retry, naming the window; never the request headers."""
@@ -150,12 +162,16 @@ class ThrottledStream(RESTStream):
         args = details.get("args") or ()
         context = args[1] if len(args) > 1 else None
         where = f" for window {'..'.join(map(str, context.values()))}" if isinstance(context, dict) else ""
+        policy = self.retries
+        budget = f" (for up to {policy.retry_for:g} s)"
+        if policy.max_tries > 0:
+            budget = f"/{policy.max_tries - 1}"
         self.logger.warning(
-            "%s: %s%s; retry %d/%d in %.1f s",
+            "%s: %s%s; retry %d%s in %.1f s",
             self.name,
             explain_exception(exception, self.settings.request_timeout),
             where,
             details.get("tries", 0),
-            self.retries.max_tries - 1,
+            budget,
             details.get("wait") or 0.0,
         )

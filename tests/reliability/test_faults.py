@@ -39,7 +39,8 @@ START, END = "2024-10-01T00:00:00Z", "2024-10-03T00:00:00Z"
 WINDOW = timedelta(hours=6)
 FAILED_WINDOW = "2024-10-01T18:00:00Z"  # the fourth of eight windows
 WV_ORG, WV_TOKEN = "org-faults", "wv-fault-token-91c2"
-FAST_RETRIES = {"retry_wait": 0.001}  # backoff from 1 ms: retries cost no time unless Retry-After says so
+# backoff from 1 ms: retries cost no time unless Retry-After says so
+FAST_RETRIES = {"retry_wait": 0.001, "max_tries": 5}
 STALL = 2.0  # seconds a stalled answer is held back; far beyond request_timeout (0.5 s)
 
 
@@ -246,6 +247,30 @@ def test_30_percent_random_faults_complete_or_stop_and_resume(tmp_path: Path, fi
             records=len(expected),
             duplicates=sum(seen.values()) - len(seen),
             missing=0,
+        )
+
+
+def test_20_percent_random_faults_over_61_days_complete_in_one_run(tmp_path: Path, figures) -> None:
+    """With the default retry policy (retry for up to `retry_for`, no count limit), 20% of requests
+    answering 500, 503 or stalling cost retries, not the run: it completes in one go with every record."""
+    faulty = {"fault_rate": 0.2, "fault_stall_seconds": STALL}
+    start, end = "2024-08-01T00:00:00Z", "2024-10-01T00:00:00Z"
+    with Simulator(seed=23, scale=20, start="2024-08-01", days=61, api_key=KEY, **faulty) as sim:
+        expected = {row["uuid"] for row in sim.expected("detections", start, end)}
+        config = v1_config(sim, start_date=start, end_date=end, max_tries=0, page_size=5000)
+        run = run_tap(tmp_path, config)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert set(run.ids()) == expected and len(run.ids()) == len(expected)
+        assert bookmark_ms(run.last_state) == to_ms(end)
+        faults = Counter(str(r["fault"]) for r in sim.requests if r["fault"] is not None)
+        assert sum(faults.values()) > 20, faults  # the faults were played, and retried past
+        figures.record(
+            "faults",
+            outcome="completed in one run",
+            days=61,
+            requests=len(sim.requests),
+            faults_played=dict(faults),
+            records=len(expected),
         )
 
 

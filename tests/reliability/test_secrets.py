@@ -34,7 +34,8 @@ ALL_SECRETS = (V1_KEY, WRONG_KEY, WV_TOKEN, WRONG_TOKEN)
 ORG = "org-secrets"
 START, END = "2024-10-01T00:00:00Z", "2024-10-02T00:00:00Z"
 DEBUG = {"LOGLEVEL": "DEBUG"}  # the Singer SDK's log level: the most it ever logs
-FAST_RETRIES = {"retry_wait": 0.001}  # the retries are here for what they log, not for their waits
+# the retries are here for what they log, not for their waits
+FAST_RETRIES = {"retry_wait": 0.001, "max_tries": 5}
 
 
 def fragments(secret: str, width: int = 12) -> list[str]:

@@ -270,7 +270,8 @@ def test_a_full_table_stream_that_keeps_failing_ends_the_run_in_one_line(
 ) -> None:
     sim.fail_next(5, 503)
     try:
-        run = run_tap(tmp_path, config_for(sim, retry_wait=0.001), streams=["iam_accounts"])  # no backoff
+        quick = config_for(sim, retry_wait=0.001, max_tries=5)  # no backoff, five attempts
+        run = run_tap(tmp_path, quick, streams=["iam_accounts"])
     finally:
         sim.clear_faults()
     assert run.returncode == 1

@@ -16,7 +16,8 @@ from tests.simulator import Simulator
 from tests.tap_runner import parse_messages, run_tap, tap_command
 
 START, END = "2024-10-01T00:00:00Z", "2024-10-04T00:00:00Z"
-FAST_RETRIES = {"retry_wait": 0.001}  # backoff from 1 ms: the retry tests are not about the wait
+# backoff from 1 ms: the retry tests are not about the wait
+FAST_RETRIES = {"retry_wait": 0.001, "max_tries": 5}
 
 
 def config_for(sim: Simulator, **overrides: object) -> dict:

@@ -72,7 +72,8 @@ def test_an_hour_failing_five_times_stops_the_run_and_the_next_run_fetches_it(
 ) -> None:
     sim.fail_windows("2024-10-01T05:00:00Z", 503)
     try:
-        failed = workvivo(tmp_path, config_for(sim, end_date="2024-10-01", retry_wait=0.001))  # no backoff
+        quick = config_for(sim, end_date="2024-10-01", retry_wait=0.001, max_tries=5)  # no backoff
+        failed = workvivo(tmp_path, quick)
     finally:
         sim.clear_faults()
     assert failed.returncode == 1
