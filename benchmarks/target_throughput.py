@@ -7,12 +7,15 @@ target-csv-flat / meltanolabs-target-csv, and the peak RSS of each process (os.w
 one child). Both targets keep the SDK's JSON-schema record validation on; meltanolabs-target-csv
 flattens with the SDK's own flattening (`flattening_enabled: true`, `flattening_max_depth: 3`).
 target-csv-flat runs with its defaults otherwise: CSV injection guard on, crash-safe batches of
-100,000 rows (temporary copy, fsync, rename).
+100,000 rows. Each run's disk writes (rusage block output x 512) are printed against the size of
+the CSV it left.
 
 `--memory-records 1000000` then runs target-csv-flat alone on that many records (a second generated
-file, about 2 GB) to show that its peak RSS stays flat as the input grows: rows are streamed to disk,
-never held. meltanolabs-target-csv is not run at that size: at its measured rate it would take far
-too long (the estimate is printed).
+file, about 2 GB; `--flat-only` skips the comparison first) to show that its peak RSS stays flat as
+the input grows: rows are streamed to disk, never held. It also prints the rate after start-up (the
+run's time less that of a one-record run) and the bytes written to disk against the final CSV size.
+meltanolabs-target-csv is not run at that size: at its measured rate it would take far too long
+(the estimate is printed).
 """
 
 from __future__ import annotations
@@ -217,6 +220,12 @@ class Run:
     seconds: float
     max_rss_kib: int
     rows: int
+    written: int = 0  # bytes the process wrote to storage (rusage block output x 512)
+    csv_bytes: int = 0  # size of the CSV files it left
+
+    @property
+    def write_ratio(self) -> float:
+        return self.written / self.csv_bytes if self.csv_bytes else float("nan")
 
 
 def count_rows(folder: Path) -> int:
@@ -246,7 +255,8 @@ def run_target(executable: str, config: dict, folder: Path, messages: Path, log:
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         sys.exit(f"{executable} failed with exit code {proc.returncode}; see {log}")
-    return Run(elapsed, usage.ru_maxrss, count_rows(folder))
+    csv_bytes = sum(p.stat().st_size for p in folder.glob("*.csv"))
+    return Run(elapsed, usage.ru_maxrss, count_rows(folder), usage.ru_oublock * 512, csv_bytes)
 
 
 def messages_file(records: int, seed: int) -> Path:
@@ -266,9 +276,25 @@ def messages_file(records: int, seed: int) -> Path:
 FLAT_CONFIG = {"flattening_max_depth": 3, "overwrite_behavior": "replace"}
 
 
-def memory_run(records: int, seed: int, melt_rate: float) -> None:
-    """target-csv-flat alone on `records` records: time and peak RSS."""
+def startup_seconds(seed: int) -> float:
+    """target-csv-flat's wall clock on an input of one record: its start-up and shut-down cost."""
+    messages = messages_file(1, seed)
+    folder = WORK / "out-target-csv-flat-startup"
+    run = run_target(
+        "target-csv-flat",
+        {**FLAT_CONFIG, "output_path": str(folder)},
+        folder,
+        messages,
+        WORK / "target-csv-flat-startup.log",
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    return run.seconds
+
+
+def memory_run(records: int, seed: int, melt_rate: float | None) -> None:
+    """target-csv-flat alone on `records` records: time, rate after start-up, peak RSS, bytes written."""
     messages = messages_file(records, seed)
+    startup = startup_seconds(seed)
     folder = WORK / "out-target-csv-flat-memory"
     run = run_target(
         "target-csv-flat",
@@ -281,13 +307,22 @@ def memory_run(records: int, seed: int, melt_rate: float) -> None:
     if run.rows != records:
         sys.exit(f"target-csv-flat wrote {run.rows} data rows, expected {records}")
     print(
-        f"\n{records:,} records, target-csv-flat alone: {run.seconds:.1f}s, "
+        f"\n{records:,} records, target-csv-flat alone (default settings): {run.seconds:.1f}s, "
         f"{run.rows / run.seconds:,.0f} rows/s, peak RSS {run.max_rss_kib / 1024:.1f} MiB"
     )
     print(
-        f"meltanolabs-target-csv not run on {records:,} records: too slow "
-        f"(about {records / melt_rate / 60:.0f} min at its rate above)"
+        f"after start-up ({startup:.2f}s on one record): "
+        f"{run.rows / max(run.seconds - startup, 1e-9):,.0f} rows/s"
     )
+    print(
+        f"bytes written to disk / final CSV size = {run.written / 1e6:,.0f} MB / "
+        f"{run.csv_bytes / 1e6:,.0f} MB = {run.write_ratio:.2f}"
+    )
+    if melt_rate:
+        print(
+            f"meltanolabs-target-csv not run on {records:,} records: too slow "
+            f"(about {records / melt_rate / 60:.0f} min at its rate above)"
+        )
 
 
 def main() -> None:
@@ -303,7 +338,15 @@ def main() -> None:
         default=0,
         help="also run target-csv-flat alone on this many records (e.g. 1000000) for its peak RSS",
     )
+    parser.add_argument(
+        "--flat-only",
+        action="store_true",
+        help="skip the comparison with meltanolabs-target-csv (use with --memory-records)",
+    )
     args = parser.parse_args()
+    if args.flat_only:
+        memory_run(args.memory_records or args.records, args.seed, None)
+        return
 
     messages = messages_file(args.records, args.seed)
 
@@ -329,7 +372,11 @@ def main() -> None:
                 sys.exit(f"{label} wrote {run.rows} data rows, expected {args.records}")
             if label not in best or run.seconds < best[label].seconds:
                 best[label] = Run(
-                    run.seconds, max(run.max_rss_kib, best.get(label, run).max_rss_kib), run.rows
+                    run.seconds,
+                    max(run.max_rss_kib, best.get(label, run).max_rss_kib),
+                    run.rows,
+                    run.written,
+                    run.csv_bytes,
                 )
 
     flat, melt = best["target-csv-flat"], best["meltanolabs-target-csv"]
@@ -345,6 +392,7 @@ def main() -> None:
         )
     ratio = (flat.rows / flat.seconds) / (melt.rows / melt.seconds)
     print(f"\ntarget-csv-flat / meltanolabs-target-csv = {ratio:.2f}×")  # noqa: RUF001
+    print(f"target-csv-flat bytes written to disk / CSV size = {flat.write_ratio:.2f}")
     if args.memory_records:
         memory_run(args.memory_records, args.seed, melt.rows / melt.seconds)
     else:
