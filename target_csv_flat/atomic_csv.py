@@ -1,25 +1,38 @@
-"""One output CSV file that only ever changes by being replaced with a complete new version.
+"""One output CSV file, written in batches that each become visible whole, at linear I/O cost.
 
-Why: a target can be killed at any moment (SIGKILL, OOM, a lost container). The file it writes must
-then be either the previous complete file or the new complete file, never one with a torn last row,
-and the bookmark the target emitted must not cover rows that are not in the file.
+Why: a target can be killed at any moment (SIGKILL, OOM, a lost container). The next run must then
+find the file as it was after the last committed batch, never a torn last row or part of a batch,
+and the bookmark the target emitted must not cover rows that are not durably in the file. Copying
+the whole file for each batch (the earlier design) makes I/O grow with the square of the file.
 
 How (one batch = the rows between two drains of the SDK; see `CsvSink`):
-- The first row of a batch opens a temporary file next to the real one, `.<name>.tmp-<pid>-<n>`
-  (same folder, so the final rename stays on one file system), as a kernel copy of the real file
-  (`os.copy_file_range`, falling back to `shutil.copyfile`); rows are appended to it as they arrive,
-  so memory stays flat whatever the batch size.
-- `commit()` (the batch's drain, before the SDK emits STATE) flushes and fsyncs the temporary file,
-  renames it over the real file (`os.replace`, atomic on POSIX) and fsyncs the folder so that the
-  rename itself survives a power cut. `discard()` deletes it instead (a failed batch).
-- A header that grows (`set_header`, schema drift) is applied by rewriting: the rows of the file,
-  or of the open batch, are streamed into a new temporary file under the new header, each row
-  re-mapped by column name, so old and new rows line up. Never in place.
-- `replace` mode: the first batch of the run starts from an empty file instead of a copy.
-- Temporary files that a killed run left behind are deleted when the file is first opened again
-  (`remove_stale_temps`), unless the process that wrote them is still alive.
+- Ordinary batches are appended to the real file, through a 1 MiB buffer. `commit()` (the batch's
+  drain, before the SDK emits STATE) flushes and fsyncs the file, then records its new length as
+  the committed length in a small sidecar file, `.<name>.committed` (JSON: length and inode),
+  written to a temporary file, fsynced, renamed into place and the folder fsynced. Only then does
+  commit return, so STATE never covers bytes that are not durable.
+- Before the first byte of a run is appended, the sidecar holds the file's current length. The
+  next open of the file (`recover`, when a run starts, and again before appending) truncates the
+  file back to the committed length: the rows of a batch that a kill interrupted are removed before
+  anyone appends. A file without a valid sidecar (written by an older version, by another tool, or
+  left by a clean run, which deletes its sidecar at the end) is taken as committed as it is; if it
+  does not end with a line end, one is added before new rows. The sidecar names the file's inode, so
+  a sidecar left beside a file that was since replaced whole is ignored.
+- `discard()` (a failing run) truncates the file back to the committed length at once.
+- The file is replaced whole (a temporary file `.<name>.tmp-<pid>-<n>` in the same folder, fsynced,
+  renamed over it with `os.replace`, folder fsynced, sidecar removed) only where its content
+  changes as a whole, which is rare: a new file, `replace` mode's first batch of a run, a header
+  that grows (`set_header`, schema drift: the rows are streamed into the new file under the new
+  header, each re-mapped by column name), and Singer table versions (`versions`).
+- Temporary files that a killed run left behind (batch files and sidecar temporaries share the
+  prefix) are deleted when the file is first opened again (`remove_stale_temps`), unless the
+  process that wrote them is still alive.
 
-Each drain costs one copy of the file, which is why the sink's batches are large (100,000 rows).
+What a reader sees: after a run, or after a kill once the next run has started, only whole
+committed batches. While a batch is being written, or after a kill before the next run opens the
+file, the file may end with an uncommitted tail (whole rows, or a torn last row); analysts should
+open the files after the run. Bytes written to disk are about the file's size, plus one small
+sidecar per batch (and one full copy for each of the rare whole-file replacements above).
 Not thread-safe: each file belongs to one stream, whose sinks the SDK drains one at a time.
 """
 
@@ -30,6 +43,7 @@ import contextlib
 import csv
 import errno
 import itertools
+import json
 import os
 import shutil
 import typing as t
@@ -133,6 +147,70 @@ def _ends_with_line_end(path: Path, encoding: str) -> bool:
     return size == 0 or tail.endswith((lf, cr))
 
 
+def mark_path(path: Path) -> Path:
+    """The sidecar that records how much of `path` is committed (`.<name>.committed`)."""
+    return path.with_name(f".{path.name}.committed")
+
+
+def read_mark(path: Path) -> tuple[int, int] | None:
+    """(committed length, inode) from `path`'s sidecar; None if there is none or it is unreadable."""
+    try:
+        data = json.loads(mark_path(path).read_text(encoding="utf-8"))
+        return int(data["length"]), int(data["inode"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_mark(path: Path, length: int, inode: int) -> None:
+    """Record durably that the first `length` bytes of `path` (inode `inode`) are committed."""
+    temp = path.with_name(f"{temp_prefix(path)}{os.getpid()}-{next(_counter)}")
+    try:
+        with temp.open("w", encoding="utf-8") as out:
+            out.write(json.dumps({"length": length, "inode": inode}))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, mark_path(path))
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+    fsync_folder(path.parent)
+
+
+def drop_mark(path: Path) -> bool:
+    """Delete `path`'s sidecar: the file is whole as it is. True if there was one."""
+    try:
+        mark_path(path).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def committed_length(path: Path) -> int:
+    """How many bytes at the start of `path` are committed: its sidecar's length, else all of them."""
+    st = path.stat()
+    mark = read_mark(path)
+    if mark is not None:
+        length, inode = mark
+        if inode == st.st_ino and length <= st.st_size:
+            return length
+    return st.st_size
+
+
+def recover(path: Path) -> int:
+    """Cut the uncommitted tail that a killed run left at the end of `path`; return its size in bytes."""
+    if not path.is_file():
+        return 0
+    size = path.stat().st_size
+    length = committed_length(path)
+    if length >= size:
+        return 0
+    with path.open("r+b") as raw:
+        raw.truncate(length)
+        os.fsync(raw.fileno())
+    return size - length
+
+
 def remap(rows: Iterable[Sequence[object]], old: Sequence[str], new: Sequence[str]) -> Iterable[list[object]]:
     """`rows` laid out for header `old`, re-laid out for header `new` (by name; new names empty)."""
     where = {name: i for i, name in reversed(list(enumerate(old)))}
@@ -143,7 +221,10 @@ def remap(rows: Iterable[Sequence[object]], old: Sequence[str], new: Sequence[st
 
 
 class AtomicCsvFile:
-    """A CSV file written in batches, each one made visible by an atomic rename (module docstring)."""
+    """A CSV file written in batches, each appended and committed, or replacing the file whole.
+
+    See the module docstring.
+    """
 
     def __init__(self, path: Path, encoding: str, header: list[str] | None, *, replace: bool) -> None:
         """`header`: the existing file's header (None: no file yet, or `replace`)."""
@@ -152,10 +233,12 @@ class AtomicCsvFile:
         self.header: list[str] = list(header or [])
         self._disk_header: list[str] | None = None if replace else header
         self._replace_pending = replace
-        self._temp: Path | None = None
+        self._temp: Path | None = None  # the open batch's temporary file (None: appending in place)
         self._out: t.TextIO | None = None
         self._writer: t.Any = None  # csv.writer of the open batch
         self._writerow: t.Callable[[t.Iterable[object]], object] | None = None
+        self._committed: int | None = None  # committed length, recorded in the sidecar by this run
+        self._inode = 0
         self.rows_pending = 0
 
     # -- writing -------------------------------------------------------------------------------
@@ -197,29 +280,42 @@ class AtomicCsvFile:
         return self._replace_pending or self._disk_header is None
 
     def commit(self) -> None:
-        """Make the open batch the real file: fsync, rename into place, fsync the folder."""
+        """Make the open batch part of the real file, durably (module docstring)."""
         out, temp = self._out, self._temp
-        if out is None or temp is None:
+        if out is None:
             return
         try:
             out.flush()
             os.fsync(out.fileno())
-            out.close()
-            os.replace(temp, self.path)
-            fsync_folder(self.path.parent)
+            if temp is None:  # appended in place: record the new committed length
+                length = os.fstat(out.fileno()).st_size
+                out.close()
+                write_mark(self.path, length, self._inode)
+            else:
+                out.close()
+                os.replace(temp, self.path)
+                drop_mark(self.path)  # the new file is whole; a sidecar would name the old inode
+                fsync_folder(self.path.parent)
+                length = None
         except BaseException:
             self.discard()
             raise
         self._detach()
+        self._committed = length
         self._disk_header = list(self.header)
         self._replace_pending = False
         self.rows_pending = 0
 
-    def finish(self) -> None:
-        """End of the stream: commit the open batch; create (or replace) the file if still due."""
-        if self._out is None and self.needs_writing:
+    def finish(self, *, create: bool = True) -> None:
+        """End of the stream: commit the open batch; create (or replace) the file if still due.
+
+        The file is then whole as it is, so its sidecar is deleted. `create` false: never create
+        or replace the file without rows (a stream of table versions).
+        """
+        if self._out is None and create and self.needs_writing:
             self._begin()
         self.commit()
+        self._settle()
 
     def replaced(self, header: list[str]) -> None:
         """The real file was replaced whole by another writer (a table version, `versions`).
@@ -230,9 +326,10 @@ class AtomicCsvFile:
         self.header = list(header)
         self._disk_header = list(header)
         self._replace_pending = False
+        self._committed = None  # that writer deleted the sidecar: the next append records one
 
     def discard(self) -> None:
-        """Drop the open batch; the real file stays as it was."""
+        """Drop the open batch; the real file is cut back to its committed length."""
         out, temp = self._detach()
         self.rows_pending = 0
         if out is not None:
@@ -241,6 +338,15 @@ class AtomicCsvFile:
         if temp is not None:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
+        elif out is not None and self._committed is not None:
+            try:
+                with self.path.open("r+b") as raw:
+                    raw.truncate(self._committed)
+                    os.fsync(raw.fileno())
+            except OSError:
+                return  # the sidecar stays: the next open cuts the tail
+        with contextlib.suppress(OSError):
+            self._settle()
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -250,20 +356,41 @@ class AtomicCsvFile:
     def _open(self, path: Path, mode: str, errors: str = "backslashreplace") -> t.TextIO:
         return path.open(mode, encoding=self.encoding, errors=errors, newline="", buffering=WRITE_BUFFER)
 
+    def _settle(self) -> None:
+        """The real file holds only committed bytes: delete the sidecar this run wrote."""
+        if self._committed is not None:
+            drop_mark(self.path)
+            fsync_folder(self.path.parent)
+            self._committed = None
+
+    def _mark_committed(self) -> None:
+        """Before appending: cut an uncommitted tail, end the file on a line end, record its length."""
+        if self._committed is not None:
+            return
+        recover(self.path)
+        if not _ends_with_line_end(self.path, self.encoding):
+            with self._open(self.path, "a") as out:
+                out.write(LINE_TERMINATOR)
+                out.flush()
+                os.fsync(out.fileno())
+        st = self.path.stat()
+        write_mark(self.path, st.st_size, st.st_ino)
+        self._committed, self._inode = st.st_size, st.st_ino
+
     def _begin(self) -> None:
-        """Open a batch: a temporary copy of the file (or a fresh file) to append rows to."""
+        """Open a batch: rows are appended to the real file, or to a new temporary file."""
+        if not self.needs_writing:
+            self._mark_committed()
+            if self._disk_header == self.header:
+                self._attach(None)
+                return
         temp = self._new_temp()
         try:
             if self.needs_writing:
                 with self._open(temp, "w") as out:
                     csv.writer(out, lineterminator=LINE_TERMINATOR).writerow(self.header)
-            elif self._disk_header == self.header:
-                kernel_copy(self.path, temp)
-                if not _ends_with_line_end(temp, self.encoding):
-                    with self._open(temp, "a") as out:
-                        out.write(LINE_TERMINATOR)
             else:
-                self._write_rewritten(self.path, self._disk_header, temp)
+                self._write_rewritten(self.path, self._disk_header, temp)  # type: ignore[arg-type]
             self._attach(temp)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
@@ -283,25 +410,29 @@ class AtomicCsvFile:
             writer.writerows(remap(rows, source_header, self.header))
 
     def _rewrite_open_batch(self, old_header: list[str]) -> None:
+        """The header grew mid-batch: the file and the open batch go into a new temporary file."""
         out, temp = self._detach()
-        assert out is not None and temp is not None
-        out.close()
+        assert out is not None
         try:
+            out.close()
             replacement = self._new_temp()
             try:
-                self._write_rewritten(temp, old_header, replacement)
+                self._write_rewritten(self.path if temp is None else temp, old_header, replacement)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
                     replacement.unlink()
                 raise
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+            if temp is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    temp.unlink()
+            elif self._committed is not None:  # the batch's rows now live in the replacement
+                os.truncate(self.path, self._committed)
         self._attach(replacement)
 
-    def _attach(self, temp: Path) -> None:
-        """Make `temp` the open batch: rows are appended to it from now on."""
-        self._out = self._open(temp, "a")
+    def _attach(self, temp: Path | None) -> None:
+        """Make `temp` (None: the real file, appended to) the open batch."""
+        self._out = self._open(self.path if temp is None else temp, "a")
         self._temp = temp
         self._writer = csv.writer(self._out, lineterminator=LINE_TERMINATOR)
         self._writerow = self._writer.writerow

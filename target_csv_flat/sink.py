@@ -1,15 +1,18 @@
-"""The CSV sink: one file per stream, one flattened row per record, each batch made visible atomically.
+"""The CSV sink: one file per stream, one flattened row per record, each batch committed whole.
 
 - `setup()` (main thread, once per SCHEMA) claims the stream's file (a `StreamFile` that the
   stream's sinks share for the whole run), grows its header to the union with this schema's columns
   and compiles the row builder for that header (`flatten.compile_row_builder`).
 - `process_record()` (main thread) builds the record's row and appends it at once to the batch's
-  temporary file, so no batch is held in memory. With `sort_by` set, rows are kept until the batch
-  ends, sorted, then written: that batch is then in memory.
-- `process_batch()` (one of the SDK's drain threads) commits: fsync, rename over the real file,
-  fsync the folder. The SDK emits STATE only after every sink has drained, so a bookmark never
-  covers rows that are not in the real file. A stream's old and new sinks (schema change) are
-  drained one after the other by the SDK; different streams write different files.
+  file (the real file, or a temporary one when the file is replaced whole), so no batch is held in
+  memory. With `sort_by` set, rows are kept until the batch ends, sorted, then written: that batch
+  is then in memory.
+- `process_batch()` (one of the SDK's drain threads) commits: fsync the file and record its
+  committed length (`atomic_csv`). The SDK emits STATE only after every sink has drained, so a
+  bookmark never covers rows that are not durably in the real file. Opening a file first cuts an
+  uncommitted tail that a killed run left (`atomic_csv.recover`). A stream's old and new sinks
+  (schema change) are drained one after the other by the SDK; different streams write different
+  files.
 - Files: RFC 4180 CSV (`csv` module, excel dialect: `"` quoting when needed, `\\r\\n` line ends).
   Characters the chosen `encoding` cannot represent are written as backslash escapes. Text cells
   and header names pass the CSV injection guard (`safety`) unless `csv_injection_guard` is false.
@@ -38,7 +41,7 @@ from singer_sdk.exceptions import InvalidRecord
 from singer_sdk.sinks import BatchSink
 
 from connector_kit.sdk_adapter import RecordChecks
-from target_csv_flat.atomic_csv import read_header, remove_stale_temps
+from target_csv_flat.atomic_csv import read_header, recover, remove_stale_temps
 from target_csv_flat.errors import MissingKeyError, OutputError, RecordError, SettingsError
 from target_csv_flat.flatten import Column, compile_row_builder, flatten_schema, header, union_header
 from target_csv_flat.local_time import LocalClock, load_zone
@@ -247,6 +250,13 @@ class CsvSink(RecordChecks, BatchSink):
                 len(removed),
                 "s" if len(removed) > 1 else "",
                 ", ".join(p.name for p in removed),
+            )
+        cut = recover(self.file)
+        if cut:
+            self.logger.warning(
+                "Removed the last %d bytes of %s: a batch that an interrupted run did not commit",
+                cut,
+                self.file,
             )
         existing = read_header(self.file, self.encoding) if self.overwrite_behavior == "append" else None
         output = StreamFile(

@@ -282,9 +282,9 @@ class TargetCsvFlat(BatchAgeHook, Target):
             th.IntegerType(minimum=1),
             default=BATCH_SIZE,
             description=(
-                "Rows per batch. A batch's rows go into a copy of the file, which is fsynced and "
-                "renamed into place at the batch's end (crash safety): each batch costs one copy of "
-                "the file. Rows are streamed to disk, not held in memory (unless sort_by is set)."
+                "Rows per batch. A batch's rows are appended to the file; at the batch's end the "
+                "file is fsynced and its committed length recorded (crash safety), then STATE "
+                "follows. Rows are streamed to disk, not held in memory (unless sort_by is set)."
             ),
         ),
     ).to_dict()

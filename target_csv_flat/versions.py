@@ -3,7 +3,7 @@
 Why: a full-table stream sends the whole table every run. Appended, the file would hold one more
 copy per run; Singer's `ACTIVATE_VERSION` says "the table is now exactly the rows of version v".
 
-How (crash safety as for appended batches: the real file is only ever replaced whole):
+How (a version replaces the real file whole, never in place):
 - RECORDs without a ``version`` are appended in batches, as before (`AtomicCsvFile`).
 - RECORDs with a ``version`` go to a staging file beside the CSV (the same temporary file an
   `AtomicCsvFile` batch uses, `.<name>.tmp-<pid>-<n>`), which starts from the file's header alone.
@@ -127,10 +127,8 @@ class StreamFile:
             else:
                 self.announced = None
                 self._close_staging("the target was stopped")
-        if self.versioned:
-            self.appending.commit()  # a stream of versions: never replace the file with nothing
-        else:
-            self.appending.finish()
+        # A stream of versions never replaces the file with nothing.
+        self.appending.finish(create=not self.versioned)
 
     # -- internals ---------------------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 """Crash safety: target-csv-flat killed with SIGKILL at any moment leaves a whole CSV file behind.
 
 The real console script runs as a subprocess on a large input with small batches (many drains);
-it is killed at seeded random moments, and after each kill the file must parse, every row must
-have the header's width, the file must end on a line end, its data rows must be whole batches of
-the input (a prefix of it), and an appending rerun must complete and clean up. STATE lines on
-stdout must only ever follow rows that are already in the real file. A stream sent as a Singer
+it is killed at seeded random moments, and after each kill the file's committed part (what its
+sidecar records; the next run cuts anything after it) must parse, every row must have the header's
+width, it must end on a line end, its data rows must be whole batches of the input (a prefix of
+it), and an appending rerun must cut the uncommitted tail, complete and clean up. STATE lines on
+stdout must only ever follow rows that are already committed in the real file. A stream sent as a Singer
 table version, killed the same way, leaves either the previous copy or the whole new one. Below
 those, the file object itself (`AtomicCsvFile`) is checked step by step.
 """
@@ -12,6 +13,8 @@ those, the file object itself (`AtomicCsvFile`) is checked step by step.
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import json
 import os
 import random
@@ -19,12 +22,22 @@ import signal
 import subprocess
 import sys
 import time
+import typing as t
 from pathlib import Path
 
 import pytest
 
 from target_csv_flat import atomic_csv
-from target_csv_flat.atomic_csv import AtomicCsvFile, kernel_copy, remove_stale_temps, temp_prefix
+from target_csv_flat.atomic_csv import (
+    AtomicCsvFile,
+    committed_length,
+    kernel_copy,
+    mark_path,
+    read_header,
+    remove_stale_temps,
+    temp_prefix,
+    write_mark,
+)
 from tests.schema_shorthand import L, S, obj
 
 SCRIPT = Path(sys.executable).parent / "target-csv-flat"
@@ -139,6 +152,13 @@ def whole_rows(path: Path) -> list[list[str]]:
     return rows[1:]
 
 
+def committed_rows(path: Path) -> list[list[str]]:
+    """`whole_rows` of the file's committed part: what the next run keeps of it."""
+    part = path.parent.parent / f"{path.parent.name}-committed.csv"
+    part.write_bytes(path.read_bytes()[: committed_length(path)])
+    return whole_rows(part)
+
+
 def config_file(work: Path, name: str, **settings: object) -> tuple[Path, Path]:
     out = work / name
     path = work / f"{name}.json"
@@ -177,19 +197,42 @@ def test_sigkill_at_random_moments_never_leaves_a_torn_file(
         proc.send_signal(signal.SIGKILL)
         proc.wait()
 
-        rows = whole_rows(csv_path)
+        rows = committed_rows(csv_path)
         assert [r[0] for r in rows[:SMALL]] == [f"s-{i}" for i in range(SMALL)]
         added = len(rows) - SMALL
         assert added % BATCH == 0 and 0 <= added <= RECORDS, f"{added} rows: not whole batches"
         assert [r[0] for r in rows[SMALL:]] == [f"r-{i}" for i in range(added)]
         partial_kills += 0 < added < RECORDS
 
-        run_to_end(config, small_input, env)  # an appending rerun completes, and cleans up
+        run_to_end(config, small_input, env)  # an appending rerun cuts the tail, completes, cleans up
         rows = whole_rows(csv_path)
         assert len(rows) == SMALL + added + SMALL
+        assert [r[0] for r in rows[SMALL : SMALL + added]] == [f"r-{i}" for i in range(added)]
         assert [r[0] for r in rows[-SMALL:]] == [f"s-{i}" for i in range(SMALL)]
         assert temp_files(csv_path) == []
+        assert not mark_path(csv_path).exists()
     assert partial_kills, "no kill landed between two batch ends"
+
+
+def test_an_uncommitted_tail_left_by_a_kill_is_cut_by_the_next_run(
+    work: Path, env: dict[str, str], small_input: Path
+) -> None:
+    config, csv_path = config_file(work, "tail")
+    run_to_end(config, small_input, env)
+    committed = csv_path.read_bytes()
+    # What a run killed mid-batch leaves: its sidecar, then whole rows and a torn one after it.
+    write_mark(csv_path, len(committed), csv_path.stat().st_ino)
+    with csv_path.open("ab") as out:
+        out.write(committed.split(b"\r\n", 1)[1][:-300])
+        out.write(b'x-1,1,"half a ro')
+    assert csv_path.stat().st_size > len(committed)
+    assert committed_rows(csv_path) == whole_rows(csv_path.parent.parent / "tail-committed.csv")
+    run_to_end(config, small_input, env)
+    rows = whole_rows(csv_path)
+    assert [r[0] for r in rows] == [f"s-{i}" for i in range(SMALL)] * 2
+    assert csv_path.read_bytes().startswith(committed)
+    assert temp_files(csv_path) == []
+    assert not mark_path(csv_path).exists()  # a clean run leaves no sidecar
 
 
 def test_sigkill_during_a_table_version_leaves_the_previous_or_the_whole_new_copy(
@@ -236,7 +279,7 @@ def test_state_lines_only_follow_rows_already_in_the_file(
     proc.wait()
     proc.stdout.close()
     covered = json.loads(line)["bookmarks"][STREAM]["rows"]
-    rows = whole_rows(csv_path)
+    rows = committed_rows(csv_path)
     assert len(rows) >= covered
     assert [r[0] for r in rows[:covered]] == [f"r-{i}" for i in range(covered)]
 
@@ -259,11 +302,86 @@ def test_rows_reach_the_real_file_only_on_commit(tmp_path: Path) -> None:
     assert temp.startswith(f".a.csv.tmp-{os.getpid()}-")
     output.commit()
     assert lines(path) == ["id,_extra", "1,"]
-    output.write_row(("2", None), output.header)
-    assert lines(path) == ["id,_extra", "1,"]  # the next batch is a copy, not the file
-    output.discard()
+    output.write_row(("2", None), output.header)  # appended to the file itself, after its sidecar
+    assert committed_length(path) == len(b"id,_extra\r\n1,\r\n")
+    output.discard()  # cuts the file back to its committed length
     assert lines(path) == ["id,_extra", "1,"]
     assert temp_files(path) == []
+    assert not mark_path(path).exists()
+
+
+def test_a_crash_mid_batch_leaves_a_tail_that_the_next_open_cuts(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("id\r\n1\r\n", encoding="utf-8")
+    output = AtomicCsvFile(path, "utf-8", ["id"], replace=False)
+    output.write_rows([(str(i),) for i in range(2, 5000)], output.header)
+    output.commit()
+    before = path.read_bytes()
+    output.write_rows([(str(i),) for i in range(5000, 300_000)], output.header)  # over the buffer
+    assert path.stat().st_size > len(before)  # a reader may see the open batch's rows...
+    assert committed_length(path) == len(before)  # ...but they are not committed
+    # Killed here: the next run's file object cuts the tail before it appends.
+    again = AtomicCsvFile(path, "utf-8", read_header(path, "utf-8"), replace=False)
+    again.write_row(("next",), again.header)
+    again.finish()
+    assert path.read_bytes() == before + b"next\r\n"
+    assert not mark_path(path).exists()
+
+
+def test_appended_batches_write_each_row_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bytes written through the file objects: the batches' own bytes, never a copy of the file."""
+    written: list[int] = []
+
+    class CountingFile(io.FileIO):
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            count = super().write(data)
+            written[-1] += count
+            return count
+
+    def counting_open(self: AtomicCsvFile, path: Path, mode: str, errors: str = "strict") -> t.TextIO:
+        return io.TextIOWrapper(
+            io.BufferedWriter(CountingFile(path, mode)), encoding=self.encoding, errors=errors, newline=""
+        )
+
+    def no_copy(*_: object) -> None:
+        raise AssertionError("the file was copied")
+
+    monkeypatch.setattr(AtomicCsvFile, "_open", counting_open)
+    monkeypatch.setattr(atomic_csv, "kernel_copy", no_copy)
+    path = tmp_path / "a.csv"
+    output = AtomicCsvFile(path, "utf-8", None, replace=False)
+    output.set_header(["id", "body"])
+    sizes, inodes = [], set()
+    for batch in range(20):
+        written.append(0)
+        output.write_rows([(f"{batch}-{i}", "x" * 100) for i in range(500)], output.header)
+        output.commit()
+        sizes.append(path.stat().st_size)
+        inodes.add(path.stat().st_ino)
+        assert committed_length(path) == sizes[-1]
+    growth = [sizes[0]] + [b - a for a, b in itertools.pairwise(sizes)]
+    assert written == growth  # each batch wrote exactly what it added to the file
+    assert sum(written) == path.stat().st_size
+    assert len(inodes) == 1  # the first batch created the file; the other 19 appended to it
+    output.finish()
+    assert not mark_path(path).exists()
+
+
+def test_a_header_that_grows_mid_append_rewrites_once_and_keeps_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("id,_extra\r\n1,\r\n", encoding="utf-8")
+    output = AtomicCsvFile(path, "utf-8", ["id", "_extra"], replace=False)
+    output.write_rows([(str(i), None) for i in range(2, 40_000)], output.header)  # past the buffer
+    output.set_header(["id", "severity", "_extra"])
+    assert path.read_bytes() == b"id,_extra\r\n1,\r\n"  # the open batch moved to the rewrite
+    output.write_row(("x", "high", None), output.header)
+    output.commit()
+    rows = lines(path)
+    assert rows[:3] == ["id,severity,_extra", "1,,", "2,,"]
+    assert rows[-1] == "x,high,"
+    assert len(rows) == 1 + 40_000
+    assert temp_files(path) == []
+    assert not mark_path(path).exists()
 
 
 def test_a_failed_rename_keeps_the_old_file_and_drops_the_batch(
