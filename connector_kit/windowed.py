@@ -11,6 +11,7 @@ import json
 import threading
 import typing as t
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from connector_kit.errors import AuthError, WindowFailedError
@@ -20,7 +21,7 @@ from connector_kit.packed_pages import LOOSE_PAGE, EncodedPage, PackedPage, enco
 from connector_kit.sdk_adapter import WindowedStreamHooks, write_state
 from connector_kit.throttled import ThrottledStream
 from connector_kit.times import format_api_time, from_epoch_ms, parse_api_time, record_time_ms
-from connector_kit.window_plan import Window, plan_windows
+from connector_kit.window_plan import Window, equal_slices, plan_by_count, plan_windows
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -68,24 +69,74 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
             start = kept
         return start, end
 
+    def count_records(self, start: datetime, end: datetime) -> int | None:
+        """How many records ``[start, end)`` holds, in one request, or None when the API cannot count.
+
+        Streams whose API counts (Vision One's searches, ``mode=countOnly``) override this; their windows
+        then follow the data (`plan_by_count`) instead of the fixed ``window_size`` grid.
+        """
+        return None
+
+    def plan(self, start: datetime, end: datetime) -> tuple[list[Window], str]:
+        """The windows of ``[start, end)`` and how they were planned, for the log line.
+
+        With counts: ``max_workers`` equal slices counted at once (one round of requests), then about
+        one page per window (`plan_by_count`). Without: the fixed ``window_size`` grid.
+        """
+        if start >= end:
+            return [], ""
+        page_size = getattr(self, "page_size", None)
+        step = max(1, int(self.settings.window_size.total_seconds()))
+        counts = (
+            self._count_slices(equal_slices(start, end, self.settings.max_workers, step))
+            if page_size
+            else None
+        )
+        if counts is None:
+            windows = plan_windows(start, end, self.settings.window_size)
+            return windows, f"windows of {self.settings.window_size_text}"
+        slices, numbers = counts
+        self.logger.info(
+            "%s: %s..%s holds %d records",
+            self.name,
+            format_api_time(start),
+            format_api_time(end),
+            sum(numbers),
+        )
+        windows = plan_by_count(
+            slices, numbers, page_size=int(page_size), workers=self.settings.max_workers, step=step
+        )
+        return windows, f"windows of about {page_size} records (counted)"
+
+    def _count_slices(self, slices: list[Window]) -> tuple[list[Window], list[int]] | None:
+        """Each slice's records, counted in parallel; None when the API cannot count one."""
+        if len(slices) == 1:
+            numbers = [self.count_records(slices[0].start, slices[0].end)]
+        else:
+            with ThreadPoolExecutor(max_workers=len(slices), thread_name_prefix="count") as pool:
+                numbers = list(pool.map(lambda w: self.count_records(w.start, w.end), slices))
+        if any(n is None for n in numbers):
+            return None
+        return slices, [int(n) for n in numbers if n is not None]
+
     def read_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         start, end = self.sync_range(context)
-        windows = plan_windows(start, end, self.settings.window_size) if start < end else []
+        self.stop_event = threading.Event()
+        windows, how = self.plan(start, end)
         if not windows:
             self.logger.info(
                 "%s: nothing to fetch, already synced up to %s", self.name, format_api_time(start)
             )
             return
         self.logger.info(
-            "%s: fetching %s..%s in %d windows of %s with %d workers",
+            "%s: fetching %s..%s in %d %s with %d workers",
             self.name,
             format_api_time(start),
             format_api_time(end),
             len(windows),
-            self.settings.window_size_text,
+            how,
             self.settings.max_workers,
         )
-        self.stop_event = threading.Event()
         total = 0
         done = fetch_in_order(
             windows,

@@ -8,9 +8,13 @@ epoch milliseconds.
 from __future__ import annotations
 
 import typing as t
+from datetime import datetime
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from connector_kit.errors import WindowFailedError
+from connector_kit.json_body import json_body
+from connector_kit.window_plan import Window
 from tap_visionone import schemas
 from tap_visionone.client import WindowedStream
 
@@ -40,6 +44,34 @@ class SearchStream(WindowedStream):
     @property
     def page_size(self) -> int:
         return self.settings.page_size
+
+    def count_records(self, start: datetime, end: datetime) -> int | None:
+        """The records of ``[start, end)`` for this stream's query, counted by the API (``mode=countOnly``)
+        in one request, through the same limiter, retries and error map as every page."""
+        window = Window(start, end)
+        context = {**self.window_params(window), "mode": "countOnly"}
+        try:
+            prepared = self.prepare_request(context, next_page_token=None)
+            response = self.request_decorator(self._request)(prepared, context)
+            count = json_body(response).get("totalCount")
+        except Exception as exc:
+            failure = self.final_failure(exc)
+            if failure is None:
+                raise
+            stays = f"; the bookmark stays at {window.start_param}" if failure.retried else ""
+            raise WindowFailedError(
+                f"{self.name}: counting the records of {window} failed{failure.after_failed}{stays}."
+            ) from None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            self.logger.warning(
+                "%s: the count of %s was %r, not a number; fetching in windows of %s instead.",
+                self.name,
+                window,
+                count,
+                self.settings.window_size_text,
+            )
+            return None
+        return count
 
     @property
     def settings_hint(self) -> str:

@@ -13,7 +13,7 @@ from connector_kit.errors import SettingsError
 from connector_kit.ordered_fetch import fetch_in_order
 from connector_kit.settings import parse_datetime, parse_duration
 from connector_kit.times import format_api_time, from_epoch_ms, record_time_ms
-from connector_kit.window_plan import Window, plan_windows
+from connector_kit.window_plan import Window, equal_slices, plan_by_count, plan_windows
 
 
 def utc(*args: int) -> datetime:
@@ -35,6 +35,47 @@ def test_windows_cover_range_without_gaps_or_overlap() -> None:
 
 def test_no_windows_for_empty_range() -> None:
     assert plan_windows(utc(2024, 10, 1), utc(2024, 10, 1), timedelta(hours=1)) == []
+
+
+def assert_covers(windows: list[Window], start: datetime, end: datetime) -> None:
+    assert windows[0].start == start and windows[-1].end == end
+    for before, after in itertools.pairwise(windows):
+        assert before.end == after.start and before.start < before.end
+
+
+def test_a_range_within_one_page_is_one_window() -> None:
+    start, end = utc(2024, 8, 1), utc(2024, 10, 1)
+    slices = equal_slices(start, end, 4, 3600)
+    assert len(slices) == 4 and all(w.start.minute == 0 for w in slices)
+    assert plan_by_count(slices, [300, 300, 300, 300], page_size=5000, workers=4, step=3600) == [
+        Window(start, end)
+    ]
+
+
+def test_a_busy_day_gets_about_one_window_per_page_on_the_grid() -> None:
+    start, end = utc(2024, 10, 1), utc(2024, 10, 2)
+    slices = equal_slices(start, end, 4, 3600)
+    windows = plan_by_count(slices, [24000] * 4, page_size=5000, workers=4, step=3600)
+    assert_covers(windows, start, end)
+    assert len(windows) == 24 and all(w.end - w.start == timedelta(hours=1) for w in windows)
+
+
+def test_cells_holding_more_than_a_page_are_split_keeping_their_edges() -> None:
+    start, end = utc(2024, 10, 1), utc(2024, 10, 3)
+    slices = equal_slices(start, end, 2, 6 * 3600)
+    windows = plan_by_count(slices, [400, 400], page_size=50, workers=2, step=6 * 3600)
+    assert_covers(windows, start, end)
+    starts = {w.start for w in windows}
+    assert {start + timedelta(hours=6 * k) for k in range(8)} <= starts  # every 6h cell edge stays an edge
+    assert all(w.end - w.start <= timedelta(hours=6) for w in windows)
+
+
+def test_slices_counted_empty_join_a_neighbour() -> None:
+    start, end = utc(2024, 10, 1), utc(2024, 10, 2)
+    slices = equal_slices(start, end, 4, 3600)
+    windows = plan_by_count(slices, [0, 9000, 0, 0], page_size=5000, workers=4, step=3600)
+    assert_covers(windows, start, end)
+    assert len(windows) == 2  # 9,000 records: 2 windows of 0.9 page each; the empty slices cost none
 
 
 def test_window_params_are_whole_second_utc() -> None:
@@ -214,8 +255,15 @@ def test_record_time_reads_every_real_shape(value: object, unit: str, expected: 
 
 @pytest.mark.parametrize(
     ("value", "unit"),
-    [({"$date": _MS}, "ms"), (True, "ms"), ("yesterday", "ms"), ("2022-13-01T00:00:00Z", "iso"),
-     (_MS, "iso"), ([_MS], "ms"), ("", "s")],
+    [
+        ({"$date": _MS}, "ms"),
+        (True, "ms"),
+        ("yesterday", "ms"),
+        ("2022-13-01T00:00:00Z", "iso"),
+        (_MS, "iso"),
+        ([_MS], "ms"),
+        ("", "s"),
+    ],
 )
 def test_record_time_refuses_what_is_no_time(value: object, unit: str) -> None:
     assert record_time_ms(value, unit) is None
@@ -225,5 +273,8 @@ def test_audit_times_in_both_forms_sort_by_instant() -> None:
     times = ["2022-07-16 04:30:04", "2022-07-16T04:30:03Z", "2022-07-16T04:30:05Z", "2022-07-16 04:30:02"]
     ordered = sorted(times, key=lambda text: record_time_ms(text, "iso") or 0)
     assert ordered == [
-        "2022-07-16 04:30:02", "2022-07-16T04:30:03Z", "2022-07-16 04:30:04", "2022-07-16T04:30:05Z"
+        "2022-07-16 04:30:02",
+        "2022-07-16T04:30:03Z",
+        "2022-07-16 04:30:04",
+        "2022-07-16T04:30:05Z",
     ]

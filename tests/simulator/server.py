@@ -75,7 +75,9 @@ class SimulatorConfig:
     ``Retry-After`` (false: they do not, and a client must wait out the 60-second window itself).
     ``fault_retry_after``: the seconds a *fault* 429 (`Simulator.fail_next`, `fail_windows`) names in its
     ``Retry-After``, on both APIs (0: retry at once, for tests that are not about the wait); the rate
-    limit's own 429s name the time left in its window instead.
+    limit's own 429s name the time left in its window instead. ``count_factor``: searches with
+    ``mode=countOnly`` answer their true count times this (an API whose counts are estimates; a tap must
+    treat counts as a plan and still page through every record).
     """
 
     latency_ms: float = 0
@@ -87,6 +89,7 @@ class SimulatorConfig:
     sandbox_polls_to_finish: int = 2
     retry_after: bool = True
     fault_retry_after: float = 1
+    count_factor: float = 1.0
 
 
 class Headers(dict[str, str]):
@@ -595,6 +598,8 @@ class Simulator:
             assert handler is not None, path
             call = Call(path, params, headers, self.now, Pager(self._codec, self.base_url))
             listed = handler(self.world, call)
+            if self.config.count_factor != 1 and isinstance(listed, dict) and "totalCount" in listed:
+                listed = {"totalCount": int(listed["totalCount"] * self.config.count_factor)}
             if fault in ("loop", "no-key", "bad-record") and isinstance(listed, dict):
                 listed = self._spoil(fault, path, params, listed)
             reply = json_reply(200, listed)

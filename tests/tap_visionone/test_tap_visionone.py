@@ -62,7 +62,8 @@ def test_full_sync_emits_every_detection_once_in_window_order(
 
 
 def test_state_advances_once_per_window(tmp_path: Path, visionone_sim: Simulator) -> None:
-    run = run_tap(tmp_path, config_for(visionone_sim, window_size="1d"))
+    # 200 records a day, pages of 500: the counted plan makes each day one window
+    run = run_tap(tmp_path, config_for(visionone_sim, window_size="1d", page_size=500))
     values = [s["bookmarks"]["detections"].get("replication_key_value") for s in run.states]
     window_ends = [1727827200000, 1727913600000, 1728000000000]
     assert [v for v in values if v is not None][: len(window_ends)] == window_ends
@@ -104,13 +105,14 @@ def test_sequential_and_parallel_runs_give_identical_output(tmp_path: Path, visi
     assert one.ids() == four.ids()
 
 
-def test_requests_respect_the_shared_rate_limit(tmp_path: Path, visionone_sim: Simulator) -> None:
-    before = len(visionone_sim.requests)
-    run = run_tap(
-        tmp_path, config_for(visionone_sim, window_size="2h", rate_limit_per_second=10, max_workers=8)
-    )
-    assert run.returncode == 0, run.stderr
-    sent = sorted(r["time"] for r in visionone_sim.requests[before:])
+def test_requests_respect_the_shared_rate_limit(tmp_path: Path) -> None:
+    # enough data for ~50 requests: the counted plan asks about one request per page, not one per window_size
+    with Simulator(seed=1, scale=600, start="2024-10-01", days=3, api_key="sim-key") as sim:
+        run = run_tap(
+            tmp_path, config_for(sim, window_size="2h", page_size=50, rate_limit_per_second=10, max_workers=8)
+        )
+        assert run.returncode == 0, run.stderr
+        sent = sorted(r["time"] for r in sim.requests)
     assert len(sent) >= 30  # enough requests for the limit to bind
     # 8 workers, yet no 0.75-second span holds more than 10 requests: the limiter grants at most 10 per
     # second across all workers (a limiter per worker would allow 80). The 0.25 s margin absorbs the
@@ -167,9 +169,12 @@ def test_429_and_5xx_are_retried_and_complete(tmp_path: Path) -> None:
 def test_window_failing_every_retry_stops_the_run_naming_it_and_keeps_state(tmp_path: Path) -> None:
     with Simulator(seed=5, scale=100, start="2024-10-01", days=3, api_key="sim-key") as sim:
         sim.fail_windows("2024-10-02T00:00:00Z", status=503)
-        run = run_tap(tmp_path, config_for(sim, window_size="1d", max_workers=1, **FAST_RETRIES))
+        # pages of 50: the counted plan cuts each day (100 records) into windows, the first starting at 00:00
+        run = run_tap(
+            tmp_path, config_for(sim, window_size="1d", page_size=50, max_workers=1, **FAST_RETRIES)
+        )
         assert run.returncode == 1
-        assert_one_line_error(run.stderr, "2024-10-02T00:00:00Z..2024-10-03T00:00:00Z", "503")
+        assert_one_line_error(run.stderr, "window 2024-10-02T00:00:00Z..", "503")
         # state never moved past the failed window; every record before it was emitted
         values = [s["bookmarks"]["detections"].get("replication_key_value") for s in run.states]
         assert max(v for v in values if v) == 1727827200000
