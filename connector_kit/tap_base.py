@@ -9,6 +9,7 @@ from singer_sdk import Tap
 
 from connector_kit import console
 from connector_kit.input_files import check_catalog_streams
+from connector_kit.message_writer import BufferedMsgSpecWriter
 from connector_kit.ratelimit import RateLimiter
 from connector_kit.sdk_adapter import CheckedSettings
 from connector_kit.tls import allow_unverified
@@ -22,6 +23,7 @@ class ConnectorTap(CheckedSettings, Tap):
     one `RateLimiter`, and whose catalog may only name streams it has."""
 
     stream_classes: t.ClassVar[tuple[type[Stream], ...]] = ()
+    message_writer_class = BufferedMsgSpecWriter
 
     def read_settings(self, config: dict[str, t.Any]) -> t.Any:
         """The tap's checked settings object (a `SyncSettings` subclass); raise `SettingsError`."""
