@@ -2,13 +2,15 @@
 
 The simulator adds --latency-ms to every answer, as a distant API does; the tap's sync is timed
 in-process (no interpreter start-up in the figure), with Singer output sent to a counting sink.
-Prints seconds, records/s and the speed-up of N workers over one.
+Prints seconds, records/s, the requests each run sent against the pages the range holds (detections
+searches counted at the simulator, planning counts included), and the speed-up of N workers over one.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import math
 import sys
 import time
 from contextlib import redirect_stderr, redirect_stdout
@@ -52,6 +54,11 @@ def timed_sync(base_url: str, workers: int, args: argparse.Namespace) -> tuple[f
     return time.perf_counter() - began, sink.records
 
 
+def searches(sim: Simulator) -> int:
+    """The detections requests the simulator received (pages and planning counts)."""
+    return sum(1 for r in sim.requests if r["path"] == "/v3.0/search/detections")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--latency-ms", type=int, default=300)
@@ -67,15 +74,28 @@ def main() -> None:
     ) as sim:
         expected = sim.count_detections(f"{args.start}T00:00:00Z", f"{args.end}T00:00:00Z")
         seq_s, seq_n = timed_sync(sim.base_url, 1, args)
+        seq_requests = searches(sim)
+        sim.clear_requests()
         par_s, par_n = timed_sync(sim.base_url, args.workers, args)
+        par_requests = searches(sim)
     if not seq_n == par_n == expected:
         sys.exit(f"record counts differ: sequential {seq_n}, parallel {par_n}, simulator {expected}")
     print(
         f"tap windows benchmark: {expected} records, latency {args.latency_ms} ms per request, "
         f"window {args.window_size}, page {args.page_size}"
     )
-    print(f"  max_workers 1          {seq_s:7.2f} s  {seq_n / seq_s:9.0f} records/s")
-    print(f"  max_workers {args.workers:<10} {par_s:7.2f} s  {par_n / par_s:9.0f} records/s")
+    pages = math.ceil(expected / args.page_size)
+    for label, seconds, records, sent in (
+        ("1", seq_s, seq_n, seq_requests),
+        (str(args.workers), par_s, par_n, par_requests),
+    ):
+        print(
+            f"  max_workers {label:<10} {seconds:7.2f} s  {records / seconds:9.0f} records/s  {sent} requests"
+        )
+    print(
+        f"  requests against pages: {pages} pages; {seq_requests / pages:.2f} (1 worker), "
+        f"{par_requests / pages:.2f} ({args.workers} workers) requests per page"
+    )
     print(f"  speed-up: {seq_s / par_s:.2f}x with {args.workers} workers")
 
 
