@@ -10,6 +10,9 @@ pinned SDK no longer has one of them with the parameters used here. Why each one
   record (some APIs answer newest first, so a record's time says nothing about what is complete).
 - ``Stream._write_state_message`` and ``state_manager.is_flushed``: write STATE right after a window's
   last record, not only every ``STATE_MSG_FREQUENCY`` records.
+- ``RESTStream._request``: one extra request outside the stream's page loop (a search's count), sent
+  the way the SDK sends a page (authenticator, timeout, ``validate_response``) and retried by its
+  ``request_decorator``, so it passes the same limiter, retries and error map.
 - ``Stream._process_record``: the last step before a RECORD is written, after ``post_process`` (which
   may derive the primary key): a record without its key must stop the window, not reach the target.
 - ``Stream._stream_version`` and ``Stream._write_activate_version_message``: full-table streams send
@@ -30,7 +33,7 @@ from __future__ import annotations
 import time
 import typing as t
 
-from singer_sdk import Stream
+from singer_sdk import RESTStream, Stream
 from singer_sdk.plugin_base import PluginBase
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
@@ -47,6 +50,7 @@ PRIVATE_MEMBERS: tuple[tuple[type, str, tuple[str, ...] | None], ...] = (
     (Stream, "_increment_stream_state", ("self", "latest_record", "context")),
     (Stream, "_write_state_message", ("self",)),
     (Stream, "_process_record", ("self", "record", "child_context", "partition_context")),
+    (RESTStream, "_request", ("self", "prepared_request", "context")),
     (Stream, "_stream_version", None),
     (Stream, "_write_activate_version_message", ("self", "full_table_version")),
     (PluginBase, "_validate_config", ("self", "raise_errors")),
@@ -66,6 +70,12 @@ PRIVATE_MEMBERS: tuple[tuple[type, str, tuple[str, ...] | None], ...] = (
 def plugin_of(stream: Stream) -> t.Any:
     """The tap (or mapper) a stream belongs to."""
     return stream._tap
+
+
+def send_request(stream: RESTStream, context: dict[str, t.Any]) -> t.Any:
+    """One request for ``context`` (query parameters) as the stream sends its pages, with retries."""
+    prepared = stream.prepare_request(context, next_page_token=None)
+    return stream.request_decorator(stream._request)(prepared, context)
 
 
 def write_state(stream: Stream) -> None:

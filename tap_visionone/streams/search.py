@@ -14,6 +14,7 @@ from singer_sdk import SchemaDirectory, StreamSchema
 
 from connector_kit.errors import WindowFailedError
 from connector_kit.json_body import json_body
+from connector_kit.sdk_adapter import send_request
 from connector_kit.window_plan import Window
 from tap_visionone import schemas
 from tap_visionone.client import WindowedStream
@@ -51,8 +52,7 @@ class SearchStream(WindowedStream):
         window = Window(start, end)
         context = {**self.window_params(window), "mode": "countOnly"}
         try:
-            prepared = self.prepare_request(context, next_page_token=None)
-            response = self.request_decorator(self._request)(prepared, context)
+            response = send_request(self, context)
             count = json_body(response).get("totalCount")
         except Exception as exc:
             failure = self.final_failure(exc)

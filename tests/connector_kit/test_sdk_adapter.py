@@ -11,7 +11,7 @@ import inspect
 from pathlib import Path
 
 import pytest
-from singer_sdk import Stream
+from singer_sdk import RESTStream, Stream
 from singer_sdk.sinks import Sink
 
 from connector_kit import sdk_adapter
@@ -65,7 +65,7 @@ def _private_sdk_uses(path: Path) -> set[str]:
     """
     sdk_private = {
         name
-        for owner in (Stream, Sink, sdk_adapter.Target, sdk_adapter.PluginBase)
+        for owner in (Stream, RESTStream, Sink, sdk_adapter.Target, sdk_adapter.PluginBase)
         for name in dir(owner)
         if name.startswith("_") and not name.startswith("__")
     } | {"_tap", "_stream_version", "_validator", "_key_properties", "_total_records_read"}
