@@ -1,15 +1,10 @@
-"""Unit tests of the sliding-window rate limiter (with a fake clock: no sleeping) and of the retry waits."""
+"""Unit tests of the sliding-window rate limiter, with a fake clock: no sleeping."""
 
 from __future__ import annotations
 
 import threading
 
-import requests
-from singer_sdk.exceptions import RetriableAPIError
-
 from connector_kit.ratelimit import RateLimiter
-from connector_kit.retries import retry_wait
-from tap_visionone.client import VisionOneStream
 
 
 class FakeClock:
@@ -78,31 +73,3 @@ def test_acquire_gives_up_when_stopped() -> None:
     stop = threading.Event()
     stop.set()
     assert limiter.acquire(stop) is False
-
-
-def _answer(status: int, retry_after: str | None = None) -> RetriableAPIError:
-    """A retriable error as the stream raises it, carrying the server's answer."""
-    response = requests.Response()
-    response.status_code = status
-    if retry_after is not None:
-        response.headers["Retry-After"] = retry_after
-    return RetriableAPIError(f"HTTP {status}", response)
-
-
-def test_retry_after_wins_over_every_other_wait() -> None:
-    assert retry_wait(_answer(429, "7"), attempt=0, rate_window=60.0) == 7.0
-    assert retry_wait(_answer(503, "2"), attempt=3, rate_window=60.0) == 2.0
-
-
-def test_a_bare_429_waits_out_the_rate_window() -> None:
-    assert retry_wait(_answer(429), attempt=0, rate_window=60.0) == 60.0
-    assert retry_wait(_answer(429), attempt=3, rate_window=60.0) == 60.0
-    assert VisionOneStream.rate_window_seconds == 60.0
-
-
-def test_other_failures_back_off_exponentially_up_to_a_minute() -> None:
-    waits = [retry_wait(_answer(503), attempt=n, rate_window=60.0) for n in range(10)]
-    assert waits[:4] == [0.5, 1.0, 2.0, 4.0]
-    assert max(waits) == 60.0
-    assert retry_wait(_answer(429), attempt=1) == 1.0  # an API whose rate window is unknown
-    assert retry_wait(ConnectionError("reset"), attempt=2, rate_window=60.0) == 2.0

@@ -6,15 +6,36 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from connector_kit.error_text import GIVEN_UP, final_failure
-from connector_kit.retries import RetryPolicy
+from connector_kit.retries import RetryPolicy, retry_wait
+from tap_visionone.client import VisionOneStream
 
 
 def answer(status: int, retry_after: str | None = None) -> RetriableAPIError:
+    """A retriable error as the stream raises it, carrying the server's answer."""
     response = requests.Response()
     response.status_code = status
     if retry_after is not None:
         response.headers["Retry-After"] = retry_after
     return RetriableAPIError(f"HTTP {status}", response)
+
+
+def test_retry_after_wins_over_every_other_wait() -> None:
+    assert retry_wait(answer(429, "7"), attempt=0, rate_window=60.0) == 7.0
+    assert retry_wait(answer(503, "2"), attempt=3, rate_window=60.0) == 2.0
+
+
+def test_a_bare_429_waits_out_the_rate_window() -> None:
+    assert retry_wait(answer(429), attempt=0, rate_window=60.0) == 60.0
+    assert retry_wait(answer(429), attempt=3, rate_window=60.0) == 60.0
+    assert VisionOneStream.rate_window_seconds == 60.0
+
+
+def test_other_failures_back_off_exponentially_up_to_a_minute() -> None:
+    waits = [retry_wait(answer(503), attempt=n, rate_window=60.0) for n in range(10)]
+    assert waits[:4] == [0.5, 1.0, 2.0, 4.0]
+    assert max(waits) == 60.0
+    assert retry_wait(answer(429), attempt=1) == 1.0  # an API whose rate window is unknown
+    assert retry_wait(ConnectionError("reset"), attempt=2, rate_window=60.0) == 2.0
 
 
 def test_exponential_waits_are_jittered_between_half_and_all() -> None:
