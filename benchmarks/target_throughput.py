@@ -276,34 +276,29 @@ def messages_file(records: int, seed: int) -> Path:
 FLAT_CONFIG = {"flattening_max_depth": 3, "overwrite_behavior": "replace"}
 
 
-def startup_seconds(seed: int) -> float:
-    """target-csv-flat's wall clock on an input of one record: its start-up and shut-down cost."""
-    messages = messages_file(1, seed)
-    folder = WORK / "out-target-csv-flat-startup"
+def flat_alone(records: int, seed: int, name: str) -> Run:
+    """target-csv-flat alone on `records` records, default settings; its output folder is removed after."""
+    folder = WORK / f"out-target-csv-flat-{name}"
     run = run_target(
         "target-csv-flat",
         {**FLAT_CONFIG, "output_path": str(folder)},
         folder,
-        messages,
-        WORK / "target-csv-flat-startup.log",
+        messages_file(records, seed),
+        WORK / f"target-csv-flat-{name}.log",
     )
     shutil.rmtree(folder, ignore_errors=True)
-    return run.seconds
+    return run
+
+
+def startup_seconds(seed: int) -> float:
+    """target-csv-flat's wall clock on an input of one record: its start-up and shut-down cost."""
+    return flat_alone(1, seed, "startup").seconds
 
 
 def memory_run(records: int, seed: int, melt_rate: float | None) -> None:
     """target-csv-flat alone on `records` records: time, rate after start-up, peak RSS, bytes written."""
-    messages = messages_file(records, seed)
     startup = startup_seconds(seed)
-    folder = WORK / "out-target-csv-flat-memory"
-    run = run_target(
-        "target-csv-flat",
-        {**FLAT_CONFIG, "output_path": str(folder)},
-        folder,
-        messages,
-        WORK / "target-csv-flat-memory.log",
-    )
-    shutil.rmtree(folder, ignore_errors=True)
+    run = flat_alone(records, seed, "memory")
     if run.rows != records:
         sys.exit(f"target-csv-flat wrote {run.rows} data rows, expected {records}")
     print(
