@@ -13,6 +13,9 @@ pinned SDK no longer has one of them with the parameters used here. Why each one
 - ``RESTStream._request``: one extra request outside the stream's page loop (a search's count), sent
   the way the SDK sends a page (authenticator, timeout, ``validate_response``) and retried by its
   ``request_decorator``, so it passes the same limiter, retries and error map.
+- ``RESTStream._prepare_request`` (with ``_request``): `request_pages`, the SDK's page loop
+  (``request_records``) a page at a time, so that a windowed stream can stop after a window's first
+  page and split the window instead of following its next link.
 - ``Stream._process_record``: the last step before a RECORD is written, after ``post_process`` (which
   may derive the primary key): a record without its key must stop the window, not reach the target.
 - ``Stream._stream_version`` and ``Stream._write_activate_version_message``: full-table streams send
@@ -34,6 +37,7 @@ import time
 import typing as t
 
 from singer_sdk import RESTStream, Stream
+from singer_sdk.pagination import SinglePagePaginator
 from singer_sdk.plugin_base import PluginBase
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
@@ -51,6 +55,7 @@ PRIVATE_MEMBERS: tuple[tuple[type, str, tuple[str, ...] | None], ...] = (
     (Stream, "_write_state_message", ("self",)),
     (Stream, "_process_record", ("self", "record", "child_context", "partition_context")),
     (RESTStream, "_request", ("self", "prepared_request", "context")),
+    (RESTStream, "_prepare_request", ("self", "context", "page")),
     (Stream, "_stream_version", None),
     (Stream, "_write_activate_version_message", ("self", "full_table_version")),
     (PluginBase, "_validate_config", ("self", "raise_errors")),
@@ -76,6 +81,37 @@ def send_request(stream: RESTStream, context: dict[str, t.Any]) -> t.Any:
     """One request for ``context`` (query parameters) as the stream sends its pages, with retries."""
     prepared = stream.prepare_request(context, next_page_token=None)
     return stream.request_decorator(stream._request)(prepared, context)
+
+
+class Page(t.NamedTuple):
+    """One page of `request_pages`: its parsed items, whether another page follows, and the response."""
+
+    items: list[t.Any]
+    more: bool
+    response: t.Any
+
+
+def request_pages(stream: RESTStream, context: dict[str, t.Any]) -> t.Iterator[Page]:
+    """``RESTStream.request_records`` a page at a time. The caller may stop after any page; the next one
+    is only requested when asked for."""
+    paginator = stream.get_new_paginator() or SinglePagePaginator()
+    decorated_request = stream.request_decorator(stream._request)
+    with stream.get_http_request_counter() as request_counter:
+        request_counter.with_context(context)
+        while not paginator.finished:
+            prepared_request = stream._prepare_request(context=context, page=paginator)
+            response = decorated_request(prepared_request, context)
+            request_counter.increment()
+            stream.update_sync_costs(prepared_request, response, context)
+            items = list(stream.parse_response(response))
+            if not items:
+                if paginator.continue_if_empty(response):
+                    paginator.advance(response)
+                    continue
+                yield Page(items, False, response)  # the SDK too stops at an empty page
+                return
+            paginator.advance(response)
+            yield Page(items, not paginator.finished, response)
 
 
 def write_state(stream: Stream) -> None:

@@ -16,15 +16,31 @@ from datetime import datetime, timedelta
 
 from connector_kit.errors import AuthError, WindowFailedError
 from connector_kit.memory import release_free_memory
-from connector_kit.ordered_fetch import fetch_in_order
+from connector_kit.ordered_fetch import Split, fetch_in_order
 from connector_kit.packed_pages import LOOSE_PAGE, EncodedPage, PackedPage, encode_page
-from connector_kit.sdk_adapter import WindowedStreamHooks, write_state
+from connector_kit.sdk_adapter import WindowedStreamHooks, request_pages, write_state
 from connector_kit.throttled import ThrottledStream
 from connector_kit.times import format_api_time, from_epoch_ms, parse_api_time, record_time_ms
-from connector_kit.window_plan import Window, equal_slices, plan_by_count, plan_windows
+from connector_kit.window_plan import PAGE_FILL, Window, equal_slices, plan_by_count, plan_windows
 
 if t.TYPE_CHECKING:
+    import requests
     from singer_sdk.helpers.types import Context
+
+# A window whose first page says it holds this many pages or more is split rather than paged through:
+# fewer would cost more requests split (one wasted page) than followed, and gain little parallelism.
+SPLIT_AT = 3
+# At most this many parts per worker from one split: a burst that makes the estimate huge does not
+# become thousands of empty windows; a part still too full is split again when its turn comes.
+SPLIT_FANOUT = 4
+
+
+def _duration_text(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
@@ -69,6 +85,11 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
             start = kept
         return start, end
 
+    @property
+    def max_window(self) -> timedelta | None:
+        """The longest window the API may be asked for at once; None when any range may be asked for."""
+        return None
+
     def count_records(self, start: datetime, end: datetime) -> int | None:
         """How many records ``[start, end)`` holds, in one request, or None when the API cannot count.
 
@@ -81,7 +102,8 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
         """The windows of ``[start, end)`` and how they were planned, for the log line.
 
         With counts: ``max_workers`` equal slices counted at once (one round of requests), then about
-        one page per window (`plan_by_count`). Without: the fixed ``window_size`` grid.
+        one page per window (`plan_by_count`). Without: the whole range as one window (or windows of
+        `max_window`), which `_fetch_window` splits where its first page shows that it holds more.
         """
         if start >= end:
             return [], ""
@@ -93,8 +115,14 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
             else None
         )
         if counts is None:
-            windows = plan_windows(start, end, self.settings.window_size)
-            return windows, f"windows of {self.settings.window_size_text}"
+            longest = self.max_window
+            if longest is None:
+                return [Window(start, end)], "window, split if its first page is full"
+            windows = plan_windows(start, end, longest)
+            return (
+                windows,
+                f"windows of at most {_duration_text(longest)}, each split if its first page is full",
+            )
         slices, numbers = counts
         self.logger.info(
             "%s: %s..%s holds %d records",
@@ -138,12 +166,25 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
             self.settings.max_workers,
         )
         total = 0
+        planned = len(windows)
+
+        def on_split(window: Window, parts: list[Window]) -> None:
+            nonlocal planned
+            planned += len(parts) - 1
+            self.logger.info(
+                "%s: window %s holds more than a page: fetching it as %d windows",
+                self.name,
+                window,
+                len(parts),
+            )
+
         done = fetch_in_order(
             windows,
             self._fetch_window,
             max_workers=self.settings.max_workers,
             stop=self.stop_event,
             fatal=(AuthError,),
+            on_split=on_split,
         )
         for number, (window, pages) in enumerate(done, start=1):
             order = sorted((key, p, i) for p, page in enumerate(pages) for i, key in enumerate(page.keys))
@@ -163,7 +204,7 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
                 window,
                 count,
                 number,
-                len(windows),
+                planned,
                 total,
             )
 
@@ -197,26 +238,28 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
         names = [*self.primary_keys, *([self.replication_key] if self.replication_key else [])]
         return encode_page(records, self.sort_key, names)
 
-    def _fetch_window(self, window: Window) -> list[PackedPage]:
-        """A window's records, packed, waiting for their turn to be emitted.
+    def _fetch_window(self, window: Window) -> list[PackedPage] | Split:
+        """A window's records, packed, waiting for their turn to be emitted; or its `Split` when its
+        first page shows that it holds several pages' worth (see `split_window`).
 
         Pages may arrive packed already (Vision One packs them as it parses them, under
         `PAGE_GATE`); loose records are packed here a page at a time.
         """
         context = self.window_params(window)  # the window's query parameters; also the metrics context
         pages: list[PackedPage] = []
-        loose: list[dict] = []
         try:
-            for record in self.request_records(context):  # the SDK calls post_process as it emits them
-                if isinstance(record, PackedPage):
-                    pages.append(record)
-                    continue
-                loose.append(record)
-                if len(loose) >= LOOSE_PAGE:
-                    pages.append(self.pack(loose))
-                    loose = []
-            if loose:
-                pages.append(self.pack(loose))
+            for number, page in enumerate(request_pages(self, context)):
+                packed = [item for item in page.items if isinstance(item, PackedPage)]
+                loose = [item for item in page.items if not isinstance(item, PackedPage)]
+                for first in range(0, len(loose), LOOSE_PAGE):
+                    packed.append(self.pack(loose[first : first + LOOSE_PAGE]))
+                del loose
+                if number == 0 and page.more:
+                    parts = self.split_window(window, packed, self.window_total(page.response))
+                    if parts:
+                        return Split(parts)
+                del page
+                pages.extend(packed)
             for page in pages:
                 for brief in page.briefs:
                     self.check_replication_key(window, brief)
@@ -232,6 +275,42 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
             )
             message = f"{self.name}: window {window} failed{failure.after_failed}{stays}"
             raise WindowFailedError(message) from None
+
+    def window_total(self, first_page: requests.Response) -> int | None:
+        """How many records the whole window holds, if its first page says so (a ``totalCount``)."""
+        return None
+
+    def split_window(self, window: Window, first_page: list[PackedPage], total: int | None) -> list[Window]:
+        """The windows to fetch instead of ``window``, whose first page is full and has a next page;
+        none when following the next links costs fewer requests.
+
+        How many records the window holds: ``total`` when the API said (`window_total`), else an
+        estimate from the first page's record times, which show how much of the window one page covers
+        (the API answers from one end, newest or oldest first). At `SPLIT_AT` pages or more the window
+        is cut into windows of about a page (`plan_by_count`), which the workers fetch in parallel; the
+        first page's request is the price. An estimate yields at most `SPLIT_FANOUT` parts per worker (a
+        burst must not become thousands of empty windows); a part still too full is split again.
+        """
+        per_page = sum(len(page.keys) for page in first_page)
+        start_ms, end_ms = int(window.start.timestamp()) * 1000, window.end_ms
+        if per_page < 2 or end_ms - start_ms < 2000:
+            return []
+        if total is None:
+            times = [key[0] for page in first_page for key in page.keys if key and key[0] >= 0]
+            if len(times) < 2:
+                return []
+            oldest, newest = min(times), max(times)
+            # The page hugs the end it was read from; it covers from there to its farthest record.
+            covered = end_ms - oldest if end_ms - newest <= oldest - start_ms else newest - start_ms
+            most = per_page * PAGE_FILL * SPLIT_FANOUT * self.settings.max_workers
+            total = int(min(per_page * (end_ms - start_ms) / max(covered, 1), most))
+        if total < SPLIT_AT * per_page:
+            return []
+        step = 1  # parts need not sit on the grid: a resumed run asks for the same range anew
+        parts = plan_by_count(
+            [window], [total], page_size=per_page, workers=self.settings.max_workers, step=step
+        )
+        return parts if len(parts) > 1 else []
 
     def check_replication_key(self, window: Window, record: dict) -> None:
         """Stop at a record whose replication key cannot be read as a time, before any record of its

@@ -184,7 +184,7 @@ class VisionOneStream(ThrottledStream):
         """The page's items (packed for windowed streams), each let go as soon as it is handed on."""
         body = json_body(response)
         items = body.get("items")
-        replace_body(response, {"nextLink": body.get("nextLink")})
+        replace_body(response, {"nextLink": body.get("nextLink"), "totalCount": body.get("totalCount")})
         if not items:
             return
         items.reverse()
@@ -242,6 +242,11 @@ class VisionOneStream(ThrottledStream):
 
 class WindowedStream(TimeWindowedStream, VisionOneStream):
     """A Vision One stream read in time windows (see :class:`TimeWindowedStream`)."""
+
+    def window_total(self, first_page: requests.Response) -> int | None:
+        """The ``totalCount`` that workbench alerts and OAT detections answer on every page."""
+        total = json_body(first_page).get("totalCount")
+        return total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
 
 
 class FullTableStream(VisionOneStream):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connector_kit.errors import SettingsError
-from connector_kit.ordered_fetch import fetch_in_order
+from connector_kit.ordered_fetch import Split, fetch_in_order
 from connector_kit.settings import parse_datetime, parse_duration
 from connector_kit.times import format_api_time, from_epoch_ms, record_time_ms
 from connector_kit.window_plan import Window, equal_slices, plan_by_count, plan_windows
@@ -144,6 +144,47 @@ def test_fetch_in_order_yields_in_window_order_despite_completion_order() -> Non
     got = [result for _, result in fetch_in_order(windows, fetch, max_workers=4, stop=threading.Event())]
     assert got == list(range(8))
     assert finished != sorted(finished)  # workers really finished out of order
+
+
+def test_a_split_window_is_replaced_in_place_by_its_parts() -> None:
+    """A fetch that answers `Split` is followed by its parts, in order, before every later window; a part
+    may split again; each window is fetched once and at most ``2 * max_workers`` are started ahead."""
+    windows = plan_windows(utc(2024, 10, 1), utc(2024, 10, 1, 6), timedelta(hours=1))
+    fetched: list[Window] = []
+    running = 0
+    most_running = 0
+    lock = threading.Lock()
+
+    def fetch(window: Window) -> Window | Split:
+        nonlocal running, most_running
+        with lock:
+            fetched.append(window)
+            running += 1
+            most_running = max(most_running, running)
+        time.sleep(0.002)
+        with lock:
+            running -= 1
+        length = window.end - window.start
+        if window.start.hour in (1, 4) and length > timedelta(minutes=15):
+            return Split(plan_windows(window.start, window.end, length / 2))  # halves split again
+        return window
+
+    told: list[tuple[Window, int]] = []
+    done = fetch_in_order(
+        windows,
+        fetch,
+        max_workers=2,
+        stop=threading.Event(),
+        on_split=lambda w, parts: told.append((w, len(parts))),
+    )
+    got = [result for _, result in done]
+    assert got == sorted(got, key=lambda w: w.start)
+    assert all(a.end == b.start for a, b in itertools.pairwise(got))
+    assert (got[0].start, got[-1].end) == (windows[0].start, windows[-1].end)
+    assert len(got) == 6 - 2 + 4 + 4  # 1:00 and 4:00 -> four quarters each
+    assert len(fetched) == len(set(fetched)) == len(got) + len(told)
+    assert [n for _, n in told].count(2) == len(told) == 6  # each hour, then each of its halves
+    assert most_running <= 2
 
 
 def test_fetch_in_order_raises_first_failure_and_stops_workers() -> None:

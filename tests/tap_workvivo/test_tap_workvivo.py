@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,3 +125,26 @@ def test_a_busy_hour_is_paged_through(tmp_path: Path) -> None:
         assert paged, "no hour had a second page: the test would prove nothing"
         served = busy.workvivo_events("2024-10-01", "2024-10-02")
         assert sorted(ids(run), key=int) == sorted((e["id"] for e in served), key=int)
+
+
+def test_a_very_busy_hour_is_split_among_the_workers(tmp_path: Path) -> None:
+    """An hour of about five pages: its first page (oldest first) shows how far one page reaches, and the
+    hour is fetched as about a page per window, in parallel, each event once and in order."""
+    with Simulator(
+        seed=2, scale=40000, start="2024-10-01", days=1, workvivo_id=ORG, workvivo_token=TOKEN
+    ) as busy:
+        run = workvivo(tmp_path, config_for(busy, end_date="2024-10-01", max_workers=4))
+        assert run.returncode == 0, run.stderr[-2000:]
+        served = busy.workvivo_events("2024-10-01", "2024-10-02")
+        got = ids(run)
+        assert len(got) == len(set(got)) and sorted(got, key=int) == sorted(
+            (e["id"] for e in served), key=int
+        )
+        windows = Counter(r["path"] for r in busy.requests)
+    assert "holds more than a page" in run.stderr
+    hours = {path for path in windows if (int(path.split("/")[-1]) - int(path.split("/")[-2])) == 3600}
+    assert len(windows) > len(hours) + 1  # some hour became several windows
+    pages = sum(
+        math.ceil(n / 250) for n in Counter(int(e["created_at_timestamp"]) // 3600 for e in served).values()
+    )
+    assert sum(windows.values()) <= 1.2 * pages + 1, (sum(windows.values()), pages)
