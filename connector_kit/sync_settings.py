@@ -83,7 +83,7 @@ def read_sync_settings(
     window_text = str(config.get("window_size") or "1h")
     window_size = parse_duration(window_text, setting="window_size")
     if window_size < defaults.min_window or (defaults.max_window and window_size > defaults.max_window):
-        low, high = _duration_text(defaults.min_window), _duration_text(defaults.max_window)
+        low, high = duration_text(defaults.min_window), duration_text(defaults.max_window)
         bounds = f"between {low} and {high}" if high else f"at least {low}"
         raise SettingsError(f"Invalid setting `window_size`: it must be {bounds}.")
     rate_limits = {
@@ -112,7 +112,8 @@ def read_sync_settings(
     }
 
 
-def _duration_text(value: timedelta | None) -> str | None:
+def duration_text(value: timedelta | None) -> str | None:
+    """A duration as a setting would spell it (``90m``, ``24h``, ``30d``)."""
     if value is None:
         return None
     seconds = int(value.total_seconds())
@@ -122,7 +123,7 @@ def _duration_text(value: timedelta | None) -> str | None:
     return f"{seconds}s"
 
 
-def sync_properties(defaults: SyncDefaults, *, window_note: str = "") -> list[th.Property]:
+def sync_properties(defaults: SyncDefaults, *, window_note: str) -> list[th.Property]:
     """The shared settings as JSON Schema properties, with this tap's defaults in their descriptions."""
     end_date = (
         "Last day to fetch, inclusive (YYYY-MM-DD covers that whole UTC day), or an ISO 8601 date-time, "
@@ -130,7 +131,7 @@ def sync_properties(defaults: SyncDefaults, *, window_note: str = "") -> list[th
         if defaults.end_date_whole_day
         else "Moment to stop at, exclusive, as a date or ISO 8601 date-time. Default: now minus `lag`."
     )
-    bounds = f"{_duration_text(defaults.min_window)} to {_duration_text(defaults.max_window)}"
+    bounds = f"{duration_text(defaults.min_window)} to {duration_text(defaults.max_window)}"
     window_bounds = f" ({bounds})" if defaults.max_window else ""
     return [
         th.Property(
@@ -151,8 +152,7 @@ def sync_properties(defaults: SyncDefaults, *, window_note: str = "") -> list[th
             "window_size",
             th.StringType,
             default="1h",
-            description=f"Length of each time window fetched as a unit{window_bounds} (e.g. 15m, 1h, 1d). "
-            "The bookmark advances window by window." + window_note,
+            description=f"Time grid of the windows{window_bounds} (e.g. 15m, 1h, 1d). " + window_note,
         ),
         th.Property(
             "max_workers",

@@ -19,6 +19,7 @@ from connector_kit.memory import release_free_memory
 from connector_kit.ordered_fetch import Split, fetch_in_order
 from connector_kit.packed_pages import LOOSE_PAGE, EncodedPage, PackedPage, encode_page
 from connector_kit.sdk_adapter import WindowedStreamHooks, request_pages, write_state
+from connector_kit.sync_settings import duration_text
 from connector_kit.throttled import ThrottledStream
 from connector_kit.times import format_api_time, from_epoch_ms, parse_api_time, record_time_ms
 from connector_kit.window_plan import PAGE_FILL, Window, equal_slices, plan_by_count, plan_windows
@@ -33,14 +34,6 @@ SPLIT_AT = 3
 # At most this many parts per worker from one split: a burst that makes the estimate huge does not
 # become thousands of empty windows; a part still too full is split again when its turn comes.
 SPLIT_FANOUT = 4
-
-
-def _duration_text(duration: timedelta) -> str:
-    seconds = int(duration.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
@@ -121,7 +114,7 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
             windows = plan_windows(start, end, longest)
             return (
                 windows,
-                f"windows of at most {_duration_text(longest)}, each split if its first page is full",
+                f"windows of at most {duration_text(longest)}, each split if its first page is full",
             )
         slices, numbers = counts
         self.logger.info(

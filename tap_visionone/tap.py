@@ -182,7 +182,13 @@ class TapVisionOne(ConnectorTap):
             description="Stop the whole run when the key's role may not read a selected stream (HTTP 403). "
             "Default: skip that stream with one warning naming it, and sync the others.",
         ),
-        *sync_properties(SYNC_DEFAULTS, window_note=" A window's records are held in memory until emitted."),
+        *sync_properties(
+            SYNC_DEFAULTS,
+            window_note="Windows follow the data, with edges on this grid where they can: the search streams "
+            "count their range and fetch about a page per window; the others start with the whole range "
+            "as one window and split it among the workers where its first page is full. The bookmark "
+            "advances window by window.",
+        ),
     ).to_dict()
 
     def read_settings(self, config: dict[str, t.Any]) -> RunSettings:

@@ -96,7 +96,12 @@ class TapWorkvivo(ConnectorTap):
             description="API base URL of your Workvivo region (e.g. https://api.workvivo.io, "
             "https://api.workvivo.us); the stream adds /v1/siem. https only, except to loopback.",
         ),
-        *sync_properties(SYNC_DEFAULTS),
+        *sync_properties(
+            SYNC_DEFAULTS,
+            window_note="Also the longest range asked for at once (Workvivo's public example reads an "
+            "hour per call and shows no paging); a window whose first page is full and shows several "
+            "pages' worth is split among the workers. The bookmark advances window by window.",
+        ),
     ).to_dict()
 
     def read_settings(self, config: dict[str, t.Any]) -> RunSettings:
