@@ -18,6 +18,10 @@ pinned SDK no longer has one of them with the parameters used here. Why each one
   page and split the window instead of following its next link.
 - ``Stream._process_record``: the last step before a RECORD is written, after ``post_process`` (which
   may derive the primary key): a record without its key must stop the window, not reach the target.
+- ``Stream._generate_record_messages`` (with the SDK's ``conform_record_data_types`` and ``utc_now``,
+  from its private helper modules): when no property is deselected, skip the SDK's walk over every
+  property of every record that drops deselected ones (a third of the emitting thread's time on
+  detections); otherwise the SDK's own method runs.
 - ``Stream._stream_version`` and ``Stream._write_activate_version_message``: full-table streams send
   ``ACTIVATE_VERSION`` after their last record (the SDK only sends it before the first, which makes a
   target drop the old rows before the new ones have arrived).
@@ -37,8 +41,11 @@ import time
 import typing as t
 
 from singer_sdk import RESTStream, Stream
+from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.pagination import SinglePagePaginator
 from singer_sdk.plugin_base import PluginBase
+from singer_sdk.singerlib import RecordMessage
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
@@ -57,6 +64,7 @@ PRIVATE_MEMBERS: tuple[tuple[type, str, tuple[str, ...] | None], ...] = (
     (RESTStream, "_request", ("self", "prepared_request", "context")),
     (RESTStream, "_prepare_request", ("self", "context", "page")),
     (Stream, "_stream_version", None),
+    (Stream, "_generate_record_messages", ("self", "record")),
     (Stream, "_write_activate_version_message", ("self", "full_table_version")),
     (PluginBase, "_validate_config", ("self", "raise_errors")),
     (Sink, "_validate_and_parse", ("self", "record")),
@@ -128,6 +136,32 @@ class WindowedStreamHooks(Stream):
 
     def check_record(self, record: dict) -> None:
         """Raise if ``record`` must not be written (called after ``post_process``)."""
+
+    def _generate_record_messages(self, record: dict) -> t.Iterator[t.Any]:
+        """The SDK's, without its walk over every property of every record to drop deselected ones when
+        no property is deselected (a third of the emitting thread's time on wide records)."""
+        everything = getattr(self, "_everything_selected", None)
+        if everything is None:
+            everything = self._everything_selected = all(self.mask.values())
+        if not everything:
+            yield from super()._generate_record_messages(record)
+            return
+        record = conform_record_data_types(
+            stream_name=self.name,
+            record=record,
+            schema=self.effective_schema,
+            level=self.TYPE_CONFORMANCE_LEVEL,
+            logger=self.logger,
+        )
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
 
     def _increment_stream_state(self, latest_record: t.Any, *, context: Context | None = None) -> None:
         """Bookmarks move per window (`write_state`), not per record."""

@@ -7,7 +7,6 @@ end only once all its records are out. Requests are throttled and retried by `Th
 
 from __future__ import annotations
 
-import json
 import threading
 import typing as t
 from collections.abc import Iterable
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta
 from connector_kit.errors import AuthError, WindowFailedError
 from connector_kit.memory import release_free_memory
 from connector_kit.ordered_fetch import Split, fetch_in_order
-from connector_kit.packed_pages import LOOSE_PAGE, EncodedPage, PackedPage, encode_page
+from connector_kit.packed_pages import LOOSE_PAGE, EncodedPage, PackedPage, decode_record, encode_page
 from connector_kit.sdk_adapter import WindowedStreamHooks, request_pages, write_state
 from connector_kit.sync_settings import duration_text
 from connector_kit.throttled import ThrottledStream
@@ -185,7 +184,7 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
             del pages
             self._emitting = window
             for _, p, i in order:
-                yield json.loads(lines[p][i])
+                yield decode_record(lines[p][i])
             count = len(order)
             total += count
             del lines, order

@@ -21,8 +21,8 @@ from singer_sdk.pagination import BaseHATEOASPaginator
 
 from connector_kit.error_text import status_line
 from connector_kit.errors import AuthError, ForbiddenError, StreamFailedError
-from connector_kit.json_body import json_body, replace_body
-from connector_kit.packed_pages import PAGE_GATE
+from connector_kit.json_body import json_body, json_body_items, replace_body
+from connector_kit.packed_pages import PAGE_GATE, EncodedPage, encode_raw_page
 from connector_kit.sdk_adapter import activate_version, begin_version, plugin_of
 from connector_kit.throttled import ThrottledStream
 from connector_kit.visionone_regions import REGIONS
@@ -194,26 +194,32 @@ class VisionOneStream(ThrottledStream):
     def validate_response(self, response: requests.Response) -> None:
         """401/403 are fatal at once; 429, 5xx and unreadable bodies are retried.
 
-        A page of 5,000 detections is ~10 MB of JSON and ~33 MB of dicts, and the SDK keeps a
+        A page of 5,000 detections is ~13 MB of JSON and ~33 MB of dicts, and the SDK keeps a
         response until the next one has arrived. So the body is parsed under `PAGE_GATE` (one page
-        of dicts at a time across workers; parsing holds the GIL anyway), a windowed stream's items
-        are packed there and then, and the raw bytes are dropped.
+        at a time across workers; parsing holds the GIL anyway), a windowed stream's items are packed
+        there and then (`encode_items`: as the API's text, never as dicts), and the raw bytes are
+        dropped.
         """
         status = response.status_code
         if status >= HTTPStatus.BAD_REQUEST:
             self._raise_for_error(response, describe_error(response, self.config.get("api_key")))
         with PAGE_GATE:
-            body = json_body(response)
-            items = body.get("items")
-            encoded = None
-            if isinstance(items, list):
-                encoded = self.pack_items([item for item in items if isinstance(item, dict)])
-                if encoded is not None:
-                    del body["items"]
-            del items
+            encoded = self.encode_items(response)
             response._content = b""  # type: ignore[attr-defined]  # parsed; nothing reads it again
         if encoded is not None:
-            body["items"] = [encoded.compressed()]
+            json_body(response)["items"] = [encoded.compressed()]
+
+    def encode_items(self, response: requests.Response) -> EncodedPage | None:
+        """Parse the body (`json_body`) and take its items out packed (`pack_items`), under `PAGE_GATE`;
+        None when they stay in the body as dicts."""
+        body = json_body(response)
+        items = body.get("items")
+        if not isinstance(items, list):
+            return None
+        encoded = self.pack_items([item for item in items if isinstance(item, dict)])
+        if encoded is not None:
+            del body["items"]
+        return encoded
 
     def _raise_for_error(self, response: requests.Response, detail: str) -> t.NoReturn:
         """Map an error status to the exception that decides retry or stop (``detail`` has no key)."""
@@ -247,6 +253,15 @@ class WindowedStream(TimeWindowedStream, VisionOneStream):
         """The ``totalCount`` that workbench alerts and OAT detections answer on every page."""
         total = json_body(first_page).get("totalCount")
         return total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
+
+    def encode_items(self, response: requests.Response) -> EncodedPage | None:
+        """The page's items packed straight from the API's text (`encode_raw_page`): a record is
+        parsed into a dict once, when its window's turn comes, instead of here and again then."""
+        items = json_body_items(response)
+        if items is None:  # no list of items, or a body msgspec cannot take: the standard way
+            return super().encode_items(response)
+        names = [*self.primary_keys, *([self.replication_key] if self.replication_key else [])]
+        return encode_raw_page(items, self.sort_key, names)
 
 
 class FullTableStream(VisionOneStream):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import typing as t
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from singer_sdk.sinks import Sink
 
 from connector_kit import sdk_adapter
 from connector_kit.sdk_adapter import PRIVATE_MEMBERS
+from tap_visionone.tap import TapVisionOne
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = ("connector_kit", "tap_visionone", "tap_workvivo", "target_csv_flat", "visionone_actions")
@@ -95,3 +97,44 @@ def test_the_adapter_lists_every_private_member_it_touches() -> None:
     used = _private_sdk_uses(ROOT / "connector_kit" / "sdk_adapter.py")
     listed = {name for _, name, _ in PRIVATE_MEMBERS}
     assert used <= listed, f"used but not listed in PRIVATE_MEMBERS: {sorted(used - listed)}"
+
+
+def _tap(catalog: dict | None = None) -> TapVisionOne:
+    config = {"api_key": "adapter-key", "start_date": "2024-10-01", "end_date": "2024-10-02"}
+    return TapVisionOne(config=config, catalog=catalog, validate_config=True)
+
+
+RECORD = {
+    "uuid": "d-1",
+    "eventTime": 1727740800000,
+    "severity": "high",
+    "endpointHostName": "host-1",
+    "tags": ["XSAE.F1"],
+    "detail": {"nested": {"deep": [1, {"x": None}]}},
+}
+
+
+def _messages(stream: Stream, generate: t.Callable) -> list[tuple]:
+    return [(m.stream, m.record, m.version) for m in generate(stream, dict(RECORD))]
+
+
+def test_records_with_every_property_selected_come_out_as_the_sdk_writes_them() -> None:
+    """The adapter skips the SDK's per-record walk for deselected properties only when none is
+    deselected: the messages are the SDK's own."""
+    stream = _tap().streams["detections"]
+    assert all(stream.mask.values())
+    ours = _messages(stream, type(stream)._generate_record_messages)
+    assert ours == _messages(stream, Stream._generate_record_messages)
+    assert ours[0][1] == RECORD
+
+
+def test_a_deselected_property_is_still_dropped() -> None:
+    catalog = _tap().catalog_dict
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if entry["tap_stream_id"] == "detections" and item["breadcrumb"] == ["properties", "severity"]:
+                item["metadata"]["selected"] = False
+    stream = _tap(catalog).streams["detections"]
+    ours = _messages(stream, type(stream)._generate_record_messages)
+    assert "severity" not in ours[0][1]
+    assert ours == _messages(stream, Stream._generate_record_messages)
