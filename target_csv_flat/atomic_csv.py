@@ -263,6 +263,15 @@ class AtomicCsvFile:
         self._writer.writerows(rows)
         self.rows_pending += len(rows)
 
+    def write_text(self, text: str, rows: int) -> None:
+        """Append `rows` rows already written as CSV text (laid out for `self.header`) to the open batch."""
+        if not rows:
+            return
+        if self._out is None:
+            self._begin()
+        self._out.write(text)  # type: ignore[union-attr]
+        self.rows_pending += rows
+
     def set_header(self, header: list[str]) -> None:
         """Use `header` from now on; rows already in the open batch are rewritten to fit it."""
         if header == self.header:

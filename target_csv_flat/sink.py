@@ -3,10 +3,11 @@
 - `setup()` (main thread, once per SCHEMA) claims the stream's file (a `StreamFile` that the
   stream's sinks share for the whole run), grows its header to the union with this schema's columns
   and compiles the row builder for that header (`flatten.compile_row_builder`).
-- `process_record()` (main thread) builds the record's row and appends it at once to the batch's
-  file (the real file, or a temporary one when the file is replaced whole), so no batch is held in
-  memory. With `sort_by` set, rows are kept until the batch ends, sorted, then written: that batch
-  is then in memory.
+- `process_record()` (main thread) collects records in chunks of `CHUNK_ROWS`; each chunk becomes
+  CSV text column by column (`columnar`: the same bytes as the row builder and `csv.writer`, in
+  less time) and is appended to the batch's file (the real file, or a temporary one when the file
+  is replaced whole), so memory stays flat: no batch is held, only one chunk. With `sort_by` set,
+  rows are kept until the batch ends, sorted, then written: that batch is then in memory.
 - `process_batch()` (one of the SDK's drain threads) commits: fsync the file and record its
   committed length (`atomic_csv`). The SDK emits STATE only after every sink has drained, so a
   bookmark never covers rows that are not durably in the real file. Opening a file first cuts an
@@ -24,7 +25,11 @@
   `date-time` strings into `datetime` objects (`_parse_timestamps_in_record`).
 - Fields the schema does not declare go to the `_extra` JSON column; the first time a field name
   is seen in a stream, a warning names it.
-- Records that break the schema: `on_invalid_record` (see `rejects`).
+- Records that break the schema: `on_invalid_record` (see `rejects`). When the schema's checks are
+  all types (`validation.column_rules`), a chunk is checked column by column as it becomes text,
+  and only a chunk the columns cannot vouch for is checked record by record (same verdicts, same
+  one-line errors, same record numbers). Chunks are written on the main thread before any drain
+  (`TargetCsvFlat.drain_all`), so an invalid record stops the run before a batch is committed.
 - Records with a Singer table `version` (full-table streams) are staged and replace the file when
   their version is activated (`ACTIVATE_VERSION`, see `versions`); records without one are appended.
 """
@@ -42,13 +47,14 @@ from singer_sdk.sinks import BatchSink
 
 from connector_kit.sdk_adapter import RecordChecks
 from target_csv_flat.atomic_csv import read_header, recover, remove_stale_temps
+from target_csv_flat.columnar import ChunkEncoder
 from target_csv_flat.errors import MissingKeyError, OutputError, RecordError, SettingsError
 from target_csv_flat.flatten import Column, compile_row_builder, flatten_schema, header, union_header
 from target_csv_flat.local_time import LocalClock, load_zone
 from target_csv_flat.naming import file_name, safe_stream_name
 from target_csv_flat.rejects import Quarantine, describe, invalid_field, record_key
 from target_csv_flat.safety import guard_header
-from target_csv_flat.validation import FastValidator
+from target_csv_flat.validation import FastValidator, column_rules
 from target_csv_flat.versions import StreamFile
 
 if t.TYPE_CHECKING:
@@ -58,6 +64,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
 BATCH_SIZE = 100_000
+CHUNK_ROWS = 512
+"""Records turned into CSV text at once: enough to spread the per-column work, small in memory."""
 _NUMBERS = frozenset({int, float, decimal.Decimal})
 
 
@@ -70,6 +78,8 @@ class OutputRun:
     owners: dict[Path, str] = field(default_factory=dict)  # file -> stream that writes it
     record_version: int | None = None  # `version` of the RECORD message being processed
     end_of_input: bool = False  # the whole input was read (not: a signal stopped the target)
+    # file -> the latest sink's "write your held records", called before another sink writes it
+    write_held: dict[Path, Callable[[], None]] = field(default_factory=dict)
 
     def discard_all(self) -> None:
         """Drop every open batch (the run is failing): the real files keep their committed rows."""
@@ -125,9 +135,24 @@ class CsvSink(RecordChecks, BatchSink):
         self.layout: list[str] = []  # the header this sink's rows are built for
         self.extra_name = header(self.columns)[-1]
         self._build_row: Callable[[dict], tuple] | None = None
+        self._encode: Callable[[list[dict]], str] | None = None
+        self._held: list[dict] = []  # records not yet written (less than one chunk)
+        self._held_version: int | None = None
         self._sort_index: int | None = None
         self._rejected = False
         self._warned_extras: set[str] = set()
+        validator = self.validator
+        # The compiled "certainly valid" test, called directly: most records need nothing else.
+        self._certainly_valid = validator.check if isinstance(validator, FastValidator) else None
+        # The schema's checks as classes per column: a chunk of records is then checked as it is
+        # turned into CSV text, column by column (`columnar`), and only a chunk that the columns
+        # cannot vouch for is checked record by record. Not with sort_by (rows are built one by one).
+        rules = column_rules(self.schema, self.max_depth) if self._certainly_valid is not None else None
+        if rules is not None and self.required_keys:
+            rules.required[()] = rules.required.get((), frozenset()) | frozenset(self.required_keys)
+        self._rules = rules if self.sort_by is None else None
+        self._by_chunk = False  # set by setup() once the chunk encoder can check
+        self._held_first = 0  # number (records_read) of the first held record
 
     # -- SDK hooks: validation -----------------------------------------------------------------
 
@@ -139,24 +164,44 @@ class CsvSink(RecordChecks, BatchSink):
 
     parse_timestamps = False  # `date-time` text is written exactly as received
 
-    def check_record(self, record: dict) -> None:
-        """Validate; an invalid record is handled by `on_invalid_record` instead of a traceback."""
+    def check_record(self, record: dict, number: int | None = None) -> None:
+        """Validate; an invalid record is handled by `on_invalid_record` instead of a traceback.
+
+        With checks by chunk (`_by_chunk`), records are checked when their chunk is written
+        (`write_held`, always before the batch is committed), not here.
+        """
         self._rejected = False
+        if self._by_chunk and number is None:
+            return
+        certainly_valid = self._certainly_valid
+        if certainly_valid is not None and certainly_valid(record):
+            return
         validator = self.validator
         if validator is not None:
             try:
                 validator.validate(record)
             except InvalidRecord as exc:
-                self._reject(record, invalid_field(exc.__cause__), exc.error_message)
+                self._reject(record, invalid_field(exc.__cause__), exc.error_message, number=number)
 
-    def check_key_properties(self, record: dict) -> None:
+    def check_key_properties(self, record: dict, number: int | None = None) -> None:
         """A record without its key properties is an invalid record too."""
-        if self._rejected:
+        if self._rejected or (self._by_chunk and number is None):
             return
         for key in self.required_keys:
             if key not in record:
-                self._reject(record, key, f"key property {key!r} is missing", MissingKeyError)
+                self._reject(record, key, f"key property {key!r} is missing", MissingKeyError, number=number)
                 return
+
+    def _valid_only(self, records: list[dict], first: int) -> list[dict]:
+        """The records (numbered from `first`) that pass both checks; the others are rejected."""
+        valid = []
+        for number, record in enumerate(records, first):
+            self.check_record(record, number)
+            self.check_key_properties(record, number)
+            if not self._rejected:
+                valid.append(record)
+        self._rejected = False
+        return valid
 
     def _reject(
         self,
@@ -164,8 +209,10 @@ class CsvSink(RecordChecks, BatchSink):
         field_name: str,
         reason: str,
         error: type[RecordError] = RecordError,
+        *,
+        number: int | None = None,
     ) -> None:
-        key = record_key(record, self.required_keys, self.records_read + 1)
+        key = record_key(record, self.required_keys, number or self.records_read + 1)
         message = describe(self.stream_name, key, field_name, reason)
         if self.on_invalid == "fail":
             self.output_run.discard_all()
@@ -203,6 +250,9 @@ class CsvSink(RecordChecks, BatchSink):
                 raise SettingsError(msg)
             names.insert(0, self.local_column)
         written = guard_header(names) if self.guard else list(names)
+        write_held = self.output_run.write_held.get(claim)
+        if write_held is not None:  # the stream's previous sink: its rows come first
+            write_held()
         try:
             output = self.output_run.files.get(claim) or self._open_output(claim)
             grown = union_header(
@@ -228,15 +278,28 @@ class CsvSink(RecordChecks, BatchSink):
         computed = {}
         if self.local_column is not None:
             computed[self.local_column] = LocalClock(load_zone(self.timezone))
+        layout = [ours.get(h) for h in self.layout]  # None: a column of the file, not of this schema
         self._build_row = compile_row_builder(
             self.columns,
-            [ours.get(h) for h in self.layout],  # None: a column of the file, not of this schema
+            layout,
             list_format=self.list_format,
             separator=self.separator,
             on_extras=self._warn_extras,
             guard=self.guard,
             computed=computed,
         )
+        encoder = ChunkEncoder(
+            self.columns,
+            layout,
+            self._build_row,
+            list_format=self.list_format,
+            guard=self.guard,
+            computed=computed,
+            rules=self._rules,
+        )
+        self._encode, self._encode_checked = encoder.encode, encoder.encode_checked
+        self._by_chunk = encoder.checkable
+        self.output_run.write_held[claim] = self.write_held
         if self.sort_by is not None:
             self._set_sort_index(names, written)
         self.logger.info("Writing stream '%s' to %s", self.stream_name, self.file)
@@ -283,17 +346,57 @@ class CsvSink(RecordChecks, BatchSink):
             )
 
     def process_record(self, record: dict, context: dict) -> None:
-        """Write the record's row to the batch's temporary file (or keep it, to sort the batch)."""
+        """Add the record to the chunk being collected (or keep its row, to sort the batch)."""
         if self._rejected:
             self._rejected = False
             return
-        row = self._build_row(record)  # type: ignore[misc]
         version = self.output_run.record_version if self.versions else None
         if self._sort_index is not None:
-            context.setdefault("rows", {}).setdefault(version, []).append(row)
+            context.setdefault("rows", {}).setdefault(version, []).append(self._build_row(record))  # type: ignore[misc]
             return
+        held = self._held
+        starts_version = False
+        if version != self._held_version:
+            if held:
+                self.write_held()
+                held = self._held
+            self._held_version = version
+            starts_version = version is not None
+        if not held:
+            self._held_first = self.records_read
+        held.append(record)
+        # A new table version's first row is written at once: its staging file exists from then on,
+        # as before rows were gathered in chunks (a killed run leaves it for the next run to remove).
+        if len(held) >= CHUNK_ROWS or starts_version:
+            self.write_held()
+
+    def write_held(self) -> None:
+        """Write the records collected so far to the batch's file (one chunk of CSV text)."""
+        records = self._held
+        if not records:
+            return
+        self._held = []
+        output, version = self.output, self._held_version
+        assert output is not None
+        same_layout = self.layout is output.header or self.layout == output.header
+        if self._by_chunk:
+            text = self._encode_checked(records) if same_layout else None
+            if text is not None:
+                self._write_text(output, text, len(records), version)
+                return
+            records = self._valid_only(records, self._held_first)
         try:
-            self.output.write_row(row, self.layout, version)  # type: ignore[union-attr]
+            if same_layout:
+                output.write_text(self._encode(records), len(records), version)  # type: ignore[misc]
+            else:  # another sink of the stream grew the file's header since: re-laid out by name
+                build = self._build_row
+                output.write_rows([build(r) for r in records], self.layout, version)  # type: ignore[misc]
+        except OSError as exc:
+            raise self._write_failed(exc) from exc
+
+    def _write_text(self, output: StreamFile, text: str, rows: int, version: int | None) -> None:
+        try:
+            output.write_text(text, rows, version)
         except OSError as exc:
             raise self._write_failed(exc) from exc
 
@@ -302,6 +405,7 @@ class CsvSink(RecordChecks, BatchSink):
 
         Held rows are grouped by table version; rows of a version not yet activated stay staged.
         """
+        self.write_held()
         held: dict[int | None, list[tuple]] = context.get("rows") or {}
         records = context.get("records")
         if records:  # BATCH messages: the SDK passes raw records (they carry no version)
@@ -325,6 +429,7 @@ class CsvSink(RecordChecks, BatchSink):
     def clean_up(self) -> None:
         """End of the stream: commit what is open; a stream without rows still gets its header."""
         if self.output is not None:
+            self.write_held()
             try:
                 self.output.finish(end_of_input=self.output_run.end_of_input)
             except OSError as exc:

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import codecs
 import decimal
+import gc
 import json
+import sys
 import tempfile
 import typing as t
+from collections import Counter, defaultdict
 from pathlib import Path
 
+import msgspec
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities, TargetCapabilities
@@ -40,12 +44,17 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable
 
 OVERWRITE_BEHAVIORS = ("append", "replace")
+GC_THRESHOLD = 10_000
+"""New container objects between two runs of the cyclic garbage collector (Python's default: 700)."""
 
 
 class MessageReader(SingerReader):
-    """The SDK's reader, decoding with one prepared JSONDecoder instead of a new one per line.
+    """The SDK's reader, reading stdin as bytes and decoding with msgspec (the SDK's optional decoder).
 
-    Same result as the SDK's `deserialize_json` (floats become `Decimal`), same error on bad JSON.
+    Why: `json` decoding of a text line was a fifth of the time per record; msgspec on the raw
+    bytes is about 2.5x faster. Same result as the SDK's `deserialize_json` (floats become
+    `Decimal`); a line msgspec refuses (`NaN`, a lone surrogate, bad JSON) goes through `json` as
+    before, so what `json` accepted is still accepted and bad JSON fails with the SDK's error.
     `on_failure` lets the target drop its open batches when any message makes the run fail.
     `output_run` receives each RECORD's table `version` (the SDK hands sinks the record alone), and
     `on_activate_version` handles ACTIVATE_VERSION instead of the SDK's handler. Both go through
@@ -53,6 +62,7 @@ class MessageReader(SingerReader):
     """
 
     _decode = json.JSONDecoder(parse_float=decimal.Decimal).decode
+    _fast_decode = msgspec.json.Decoder(float_hook=decimal.Decimal).decode
     on_failure: Callable[[], None] | None = None
     """Called when processing stops on an exception (the target discards open batches)."""
     output_run: OutputRun | None = None
@@ -61,25 +71,53 @@ class MessageReader(SingerReader):
     def process_lines(self, file_input: t.IO[str] | None, callbacks: dict) -> t.Counter[str]:
         """The SDK's loop; on any exception, `on_failure` runs before the exception goes on."""
         callbacks = dict(callbacks)
-        run, process_record = self.output_run, callbacks.get(SingerMessageType.RECORD)
-        if run is not None and process_record is not None:
-
-            def record_with_version(message: dict) -> None:
-                run.record_version = message.get("version")
-                process_record(message)
-
-            callbacks[SingerMessageType.RECORD] = record_with_version
         if self.on_activate_version is not None:
             callbacks[SingerMessageType.ACTIVATE_VERSION] = self.on_activate_version
+        if file_input is None:
+            file_input = sys.stdin.buffer  # bytes: no text decoding before msgspec's own
         try:
-            return super().process_lines(file_input, callbacks)
+            return self._read(file_input, callbacks)  # type: ignore[arg-type]
         except BaseException:
             if self.on_failure is not None:
                 self.on_failure()
             raise
 
-    def deserialize_json(self, line: str) -> dict:
-        """Decode one message line."""
+    def _read(self, lines: t.Iterable[str | bytes], callbacks: dict) -> t.Counter[str]:
+        """The SDK's `process_lines` loop (same checks, same errors), with RECORD handled first and
+        its `version` noted for the sinks: the loop runs once per record, so every step counts."""
+        stats: dict[str, int] = defaultdict(int)
+        decode = self.deserialize_json
+        run, process_record = self.output_run, callbacks.get(SingerMessageType.RECORD)
+        records = 0
+        for line in lines:
+            message = decode(line)
+            if message.__class__ is not dict or "type" not in message:
+                self.assert_line_requires(message, requires={"type"})  # raises the SDK's error
+            kind = message["type"]
+            if kind == "RECORD" and process_record is not None:
+                if run is not None:
+                    run.record_version = message.get("version")
+                process_record(message)
+                records += 1
+                continue
+            callback = callbacks.get(kind)
+            if callback is None:
+                msg = f"Unknown message type '{kind}' in message."  # the SDK's error
+                raise ValueError(msg)
+            callback(message)
+            stats[kind] += 1
+        if records:
+            stats["RECORD"] += records
+        return Counter(**stats)
+
+    def deserialize_json(self, line: str | bytes) -> dict:
+        """Decode one message line (bytes from stdin, text from `--input` or a test)."""
+        try:
+            return self._fast_decode(line)  # type: ignore[no-any-return]
+        except msgspec.DecodeError:
+            pass
+        if line.__class__ is not str:
+            line = line.decode(sys.stdin.encoding or "utf-8", sys.stdin.errors or "strict")  # type: ignore[union-attr]
         try:
             return self._decode(line)  # type: ignore[no-any-return]
         except json.JSONDecodeError:
@@ -101,6 +139,16 @@ class TargetCsvFlat(BatchAgeHook, Target):
         super().drain_one(sink)
         if full:
             self._full_batch_committed = True
+
+    def drain_all(self, *, is_endofpipe: bool = False) -> None:
+        """Every sink writes its held records first, here on the main thread, then the SDK drains.
+
+        A chunk's records are checked as the chunk is written (`CsvSink.write_held`): an invalid
+        one must stop the run before any sink commits, not in one of the SDK's drain threads.
+        """
+        for write_held in list(self.output_run.write_held.values()):
+            write_held()
+        super().drain_all(is_endofpipe=is_endofpipe)
 
     def activate_version(self, message: dict) -> None:
         """ACTIVATE_VERSION: the stream's file becomes exactly that version's rows (`versions`).
@@ -330,7 +378,15 @@ class TargetCsvFlat(BatchAgeHook, Target):
 
 
 def main() -> None:
-    """Console script: expected failures print one line and exit 1, without a traceback."""
+    """Console script: expected failures print one line and exit 1, without a traceback.
+
+    The cyclic garbage collector first leaves the objects made so far (modules, the SDK) alone and
+    runs every 10,000 new objects instead of 700: it took a tenth of the run scanning the same
+    long-lived objects again and again, while records and rows, which form no cycles, are freed by
+    reference counting anyway.
+    """
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     console.run("target-csv-flat", TargetCsvFlat.cli)
 
 

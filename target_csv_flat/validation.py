@@ -16,6 +16,9 @@ SDK's documented hook for a faster validator is `Sink.get_validator()`; this mod
 - `FastValidator.validate(record)` accepts a record when the compiled function says yes; otherwise
   the SDK's own `JSONSchemaValidator` decides, so an invalid record fails with the SDK's exact
   `InvalidRecord` message, and a record the compiled function was too strict for still passes.
+- `column_rules(schema)` states a schema whose only checks are types as exact classes per
+  flattened column, for the sink to check a whole chunk column by column (`columnar`), where the
+  classes are known anyway. Same rule as above: never looser; anything else goes record by record.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import typing as t
 from collections.abc import Callable
 
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
+
+from target_csv_flat.flatten import object_properties
 
 Check = Callable[[object], bool]
 
@@ -299,3 +304,84 @@ class FastValidator(BaseJSONSchemaValidator):
         if check is not None and check(record):
             return
         self.reference.validate(record)
+
+
+class ColumnRules(t.NamedTuple):
+    """A schema's constraints as classes per flattened column, for checking a chunk column by column.
+
+    Only for schemas whose every constraint is a `type` (plus `properties`, `required`, and
+    `items` that are only a `type`): see `column_rules`. Paths are those of `flatten.flatten_schema`.
+    """
+
+    leaves: dict[tuple[str, ...], frozenset[type]]
+    """Exact classes a leaf column's value may have (NoneType when null is allowed)."""
+    items: dict[tuple[str, ...], frozenset[type]]
+    """Exact classes of the elements of a list column whose `items` has a `type`."""
+    objects: dict[tuple[str, ...], bool]
+    """Flattened objects: True if the object may be null."""
+    required: dict[tuple[str, ...], frozenset[str]]
+    """Required keys of the record (path ()) and of flattened objects."""
+
+
+def _type_classes(schema: dict) -> frozenset[type] | None:
+    """The exact classes `schema`'s `type` allows; None if it has no (usable) `type`."""
+    kind = schema.get("type")
+    names = [kind] if isinstance(kind, str) else kind
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n in _TYPES for n in names):
+        return None
+    return frozenset(c for n in names for c in _TYPES[n])
+
+
+def column_rules(schema: dict, max_depth: int) -> ColumnRules | None:
+    """The `ColumnRules` of `schema` flattened to `max_depth`, or None if it has other constraints.
+
+    Never looser than jsonschema for a record whose fields are all declared and whose flattened
+    objects are objects (or null): each column's classes are exact, as in `compile_check`.
+    """
+    rules = ColumnRules({}, {}, {}, {})
+    object_keys = {"type", "properties", "required", "additionalProperties", "format"}
+
+    def walk(node: dict, path: tuple[str, ...]) -> bool:
+        # additionalProperties only concerns undeclared fields, which send a record to jsonschema.
+        if (node.keys() & _CONSTRAINING) - object_keys:
+            return False
+        required = node.get("required", [])
+        if not isinstance(required, list):
+            return False
+        if required:
+            rules.required[path] = frozenset(required)
+        for key, sub in (node.get("properties") or {}).items():
+            sub_path = (*path, str(key))
+            if not isinstance(sub, dict):
+                return False
+            if object_properties(sub) and len(path) < max_depth:
+                classes = _type_classes(sub)
+                if "properties" not in sub or classes is None or dict not in classes:
+                    return False  # e.g. anyOf [object, null]: jsonschema decides
+                if not classes <= {dict, type(None)}:
+                    return False
+                rules.objects[sub_path] = type(None) in classes
+                if not walk(sub, sub_path):
+                    return False
+                continue
+            if (sub.keys() & _CONSTRAINING) - {"type", "format", "items"}:
+                return False
+            classes = _type_classes(sub)
+            if classes is None:
+                return False
+            if "items" in sub:
+                items = sub["items"]
+                if not isinstance(items, dict) or (items.keys() & _CONSTRAINING) - {"type", "format"}:
+                    return False
+                if items.keys() & _CONSTRAINING:
+                    item_classes = _type_classes(items)
+                    if item_classes is None:
+                        return False
+                    rules.items[sub_path] = item_classes
+            rules.leaves[sub_path] = classes
+        return True
+
+    top = _type_classes(schema)
+    if top is not None and dict not in top:
+        return None
+    return rules if walk(schema, ()) else None

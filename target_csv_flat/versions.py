@@ -90,6 +90,12 @@ class StreamFile:
         if version is not None and version != self.active:
             self.staged_rows += len(rows)
 
+    def write_text(self, text: str, rows: int, version: int | None = None) -> None:
+        """Append `rows` rows already written as CSV text for `header` to the batch or the staging file."""
+        self._output_for(version).write_text(text, rows)
+        if version is not None and version != self.active:
+            self.staged_rows += rows
+
     def commit(self) -> None:
         """A drain: the open batch goes into the file; a staged version waits for its activation."""
         self.appending.commit()
