@@ -74,8 +74,8 @@ def _common_options(action: Action) -> list[click.Option]:
         click.Option(
             ["--dry-run", "dry_run"],
             is_flag=True,
-            help="Print the requests that would be sent (method, path, body) and send nothing; needs no "
-            "API key.",
+            help="Print the requests that would be sent (method, path, headers without the key, body) "
+            "and send nothing; needs no API key.",
         ),
         click.Option(
             ["--output", "-o", "output"],
@@ -144,11 +144,15 @@ def _common_options(action: Action) -> list[click.Option]:
 
 def _help(action: Action) -> str:
     batch = " Items go to the API together (one multi-status request)." if action.kind is Kind.MULTI else ""
-    return (
-        f"{action.help}{batch}\n\n"
-        f"API key role permissions: {action.permissions}.\n\n"
-        f"pytmv1 call: client.{action.call}(...)."
-        + ("\n\nDestructive: asks for confirmation unless --yes." if action.destructive else "")
+    if action.kind is Kind.CONSOLE:
+        call = (
+            f"Request: {action.call} (not in pytmv1: sent with the taps' throttled, retried HTTP code); "
+            "--email first costs one GET /v3.0/iam/accounts with TMV1-Filter: email eq '...'."
+        )
+    else:
+        call = f"pytmv1 call: client.{action.call}(...)."
+    return f"{action.help}{batch}\n\nAPI key role permissions: {action.permissions}.\n\n{call}" + (
+        "\n\nDestructive: asks for confirmation unless --yes." if action.destructive else ""
     )
 
 
@@ -203,6 +207,12 @@ def run_action(action: Action, params: dict[str, Any]) -> int:
         raise InputError(f"--output-file {output_file} must be a directory when there are {len(rows)} rows")
     if action.destructive and not dry_run and not params.get("yes"):
         _confirm(action, rows)
+    if action.kind is Kind.CONSOLE:  # not in pytmv1; imported here, as it loads the Singer SDK
+        from visionone_actions.console_accounts import ConsoleAccounts
+
+        result = ConsoleAccounts(action, settings, dry_run=dry_run).run(rows)
+        click.echo(render(action.name, result, len(rows), params.get("output") or "json"))
+        return 1 if isinstance(result, list) and any(not outcome.ok for outcome in result) else 0
     runner = Runner(action, settings, dry_run=dry_run, output_file=output_file)
     result = runner.run(rows)
     if isinstance(result, list) and params.get("wait"):
@@ -216,8 +226,9 @@ def run_action(action: Action, params: dict[str, Any]) -> int:
 GROUP_HELP = f"""Trend Vision One response actions (isolate, block, collect, ...) through pytmv1.
 
 One subcommand per action of the integration this replaces, plus its three triggers as one-shot poll-*
-commands; `visionone-actions COMMAND --help` shows a command's options and the API key role permissions
-it needs.
+commands, plus the console-account (IAM) commands pytmv1 lacks (*-console-account: Vision One's own
+users, where disable-account acts on directory accounts); `visionone-actions COMMAND --help` shows a
+command's options and the API key role permissions it needs.
 
 Settings are the tap's: --config FILE (its JSON config), else the environment variables
 TAP_VISIONONE_API_KEY, TAP_VISIONONE_API_URL or TAP_VISIONONE_REGION ({", ".join(REGIONS)}) and

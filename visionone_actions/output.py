@@ -30,6 +30,8 @@ def render(action: str, result: list[Outcome] | DryRun, item_count: int, fmt: st
         parts = [f"{action}: dry run, {item_count} item(s), nothing sent"]
         for request in result.requests:
             parts.append(f"\n{request['method']} {request['path']}")
+            if request.get("host"):
+                parts.append(f"host: {request['host']}")
             for name in ("params", "headers", "form", "files"):
                 if request.get(name):
                     parts.append(f"{name}: {json.dumps(request[name], ensure_ascii=False)}")

@@ -133,6 +133,27 @@ def _raw_list_model() -> Any:
     return RawList
 
 
+def check_fatal(error: dict[str, Any], action: Action, base_url: str) -> None:
+    """Raise `FatalError` for what no other row could survive: a refused key (401), a role without the
+    permission (403), a TLS failure, an unreachable API. ``error`` is ``{status, code, message}``."""
+    status, code = error.get("status"), str(error.get("code") or "")
+    message = error.get("message") or ""
+    detail = f"{status} {code}: {message}".strip() if code else f"{status}: {message}"
+    if status == 401:
+        raise FatalError(
+            f"Vision One refused the API key ({detail}); check api_key / TAP_VISIONONE_API_KEY and the "
+            "region or api_url."
+        )
+    if status == 403:
+        raise FatalError(
+            f"The API key's role may not run {action.name} ({detail}); it needs: {action.permissions}."
+        )
+    if code == "SSLError":
+        raise FatalError(tls_message(message, base_url))
+    if code in _REQUEST_ERRORS:
+        raise FatalError(f"Cannot reach Vision One at {base_url} ({code}: {message})")
+
+
 def display_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row as shown in the output: a file input is its path."""
     return {k: (v["path"] if isinstance(v, dict) and "content" in v else v) for k, v in row.items()}
@@ -243,23 +264,7 @@ class Runner:
         return text.replace(key, "***") if key else text
 
     def _check_fatal(self, error: dict[str, Any]) -> None:
-        status, code = error.get("status"), str(error.get("code") or "")
-        message = error.get("message") or ""
-        detail = f"{status} {code}: {message}".strip() if code else f"{status}: {message}"
-        if status == 401:
-            raise FatalError(
-                f"Vision One refused the API key ({detail}); check api_key / TAP_VISIONONE_API_KEY and the "
-                "region or api_url."
-            )
-        if status == 403:
-            raise FatalError(
-                f"The API key's role may not run {self.action.name} ({detail}); it needs: "
-                f"{self.action.permissions}."
-            )
-        if code == "SSLError":
-            raise FatalError(tls_message(message, self.settings.base_url))
-        if code in _REQUEST_ERRORS:
-            raise FatalError(f"Cannot reach Vision One at {self.settings.base_url} ({code}: {message})")
+        check_fatal(error, self.action, self.settings.base_url)
 
     # -- running -------------------------------------------------------------------------------------
 

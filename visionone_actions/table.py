@@ -44,6 +44,7 @@ class Kind(StrEnum):
     SINGLE = "single"  # one call(**kwargs) per row
     LIST = "list"  # one call(consumer, **kwargs) per row, following nextLink to the last page
     DOWNLOAD = "download"  # one call(**kwargs) per row; the bytes or text go to a file
+    CONSOLE = "console"  # one HTTP request per row without pytmv1 (console accounts: console_accounts.py)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Action:
     name: str
     help: str
     permissions: str
-    call: str  # pytmv1 client attribute path, e.g. "endpoint.isolate"
+    call: str  # pytmv1 client attribute path, e.g. "endpoint.isolate"; CONSOLE: "METHOD /v3.0/path"
     kind: Kind
     options: tuple[Option, ...]
     build: Callable[[dict[str, Any]], Any]
@@ -89,6 +90,9 @@ class Action:
 _TASKS = "Response Management: View, filter, and search (Task List tab)"
 _SCRIPTS = f"{_TASKS}; View, filter and search (Custom Scripts tab)"
 _ACCOUNTS = f"{_TASKS}; Enable/Disable user account, force sign out, force password reset"
+# Trend's reference names no permission for /v3.0/iam/accounts; the console's User Accounts screen is
+# where a role gets it (unverified against a live tenant).
+_USER_ACCOUNTS = "User Accounts: View; Manage user accounts (Administration > User Accounts)"
 _SOM = "Suspicious Object Management: View, filter, and search"
 _SOM_MANAGE = f"{_SOM}; Manage lists and configure settings"
 _SANDBOX = "Sandbox Analysis: View, filter, and search; Submit objects"
@@ -117,6 +121,41 @@ _ACCOUNT_NAME = Option(
     required=True,
     aliases=("userid", "user_id", "account", "email"),
 )
+_CONSOLE_EMAIL = Option(
+    "email",
+    "E-mail of the Vision One console account (this or --id); looked up with GET /v3.0/iam/accounts. In "
+    "--from-file, the account clean-up report's UserId column is accepted too.",
+    aliases=("userid", "user_id", "account_name", "account", "mail"),
+)
+_CONSOLE_ID = Option(
+    "id",
+    "Id of the console account, as GET /v3.0/iam/accounts lists it (this or --email).",
+    aliases=("account_id",),
+)
+_CONSOLE_DESCRIPTION = Option(
+    "description", "Also set the account's description (it replaces the one shown under User Accounts)."
+)
+_CONSOLE_ONE_OF = ("email", "id")
+_NOT_CONSOLE = (
+    " This acts on the directory account (Active Directory, Microsoft Entra ID), not on the Vision One "
+    "console account: for that, see {}."
+)
+_NOT_DIRECTORY = (
+    " Not the user's directory account (Active Directory, Microsoft Entra ID): that is {}. pytmv1 does not "
+    "wrap this request: it goes through the HTTP code the taps use."
+)
+
+
+def _console_status(status: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def build(row: dict[str, Any]) -> dict[str, Any]:
+        body = {"status": status}
+        if row.get("description") is not None:
+            body["description"] = row["description"]
+        return {"method": "PATCH", "body": body}
+
+    return build
+
+
 _MESSAGE_ID = Option(
     "message_id",
     "Unique string that identifies an email message (<mailMsgId> or msgUuid).",
@@ -480,7 +519,7 @@ ACTIONS: tuple[Action, ...] = (
     _multi(
         "disable-account",
         "Sign the user out of all active sessions and prevent new sign-ins (Azure AD and on-premises "
-        "Active Directory).",
+        "Active Directory)." + _NOT_CONSOLE.format("disable-console-account"),
         _ACCOUNTS,
         "account.disable",
         _ACCOUNT_ITEM,
@@ -488,6 +527,20 @@ ACTIONS: tuple[Action, ...] = (
         "account_identifiers",
         destructive=True,
         wait="task",
+    ),
+    Action(
+        "disable-console-account",
+        "Disable a Vision One console account (the user can no longer sign in to the console): "
+        "PATCH /v3.0/iam/accounts/{id} with status disabled, after looking the e-mail up. Takes the "
+        "account clean-up report (account_cleanup.csv, e-mail in UserId) as --from-file."
+        + _NOT_DIRECTORY.format("disable-account"),
+        _USER_ACCOUNTS,
+        "PATCH /v3.0/iam/accounts/{id}",
+        Kind.CONSOLE,
+        (_CONSOLE_EMAIL, _CONSOLE_ID, _CONSOLE_DESCRIPTION),
+        _console_status("disabled"),
+        one_of=_CONSOLE_ONE_OF,
+        destructive=True,
     ),
     Action(
         "download-custom-script",
@@ -546,13 +599,26 @@ ACTIONS: tuple[Action, ...] = (
     ),
     _multi(
         "enable-account",
-        "Allow the user to sign in to new sessions again (Azure AD and on-premises Active Directory).",
+        "Allow the user to sign in to new sessions again (Azure AD and on-premises Active Directory)."
+        + _NOT_CONSOLE.format("enable-console-account"),
         _ACCOUNTS,
         "account.enable",
         _ACCOUNT_ITEM,
         _account,
         "account_identifiers",
         wait="task",
+    ),
+    Action(
+        "enable-console-account",
+        "Enable a Vision One console account again (undoes disable-console-account): "
+        "PATCH /v3.0/iam/accounts/{id} with status enabled, after looking the e-mail up."
+        + _NOT_DIRECTORY.format("enable-account"),
+        _USER_ACCOUNTS,
+        "PATCH /v3.0/iam/accounts/{id}",
+        Kind.CONSOLE,
+        (_CONSOLE_EMAIL, _CONSOLE_ID, _CONSOLE_DESCRIPTION),
+        _console_status("enabled"),
+        one_of=_CONSOLE_ONE_OF,
     ),
     Action(
         "get-alert-details",
@@ -780,6 +846,20 @@ ACTIONS: tuple[Action, ...] = (
         "email_identifiers",
         destructive=True,
         wait="task",
+    ),
+    Action(
+        "remove-console-account",
+        "Remove a Vision One console account (user, SAML group or invitation) for good: "
+        "DELETE /v3.0/iam/accounts/{id}, after looking the e-mail up. Takes the account clean-up report "
+        "(account_cleanup.csv, e-mail in UserId) as --from-file. Cannot be undone; "
+        "disable-console-account can." + _NOT_DIRECTORY.format("disable-account"),
+        _USER_ACCOUNTS,
+        "DELETE /v3.0/iam/accounts/{id}",
+        Kind.CONSOLE,
+        (_CONSOLE_EMAIL, _CONSOLE_ID),
+        lambda row: {"method": "DELETE"},
+        one_of=_CONSOLE_ONE_OF,
+        destructive=True,
     ),
     _multi(
         "remove-from-block-list",

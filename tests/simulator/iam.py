@@ -1,4 +1,4 @@
-"""``GET /v3.0/iam/accounts`` and ``GET /v3.0/iam/apiKeys``: the console's users and API keys.
+"""``/v3.0/iam/accounts`` and ``/v3.0/iam/apiKeys``: the console's users and API keys.
 
 Accounts are also who logs on in the audit logs and who acts in response tasks and alerts, so each
 carries a logon plan (recent, stale or never) that :mod:`audit` follows; an inactive-account report
@@ -7,7 +7,10 @@ can then be checked against :meth:`Simulator.last_logons`. API keys never carry 
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import weakref
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -18,6 +21,7 @@ from tests.simulator.common import Answer, ApiError, Call, bad_request, check_kn
 from tests.simulator.data import _uuid
 from tests.simulator.live import (
     ItemError,
+    Live,
     check_if_match,
     check_keys,
     etag,
@@ -198,7 +202,9 @@ def _filtered(call: Call, rows: Any, known: odata.Fields) -> tuple[list[dict[str
 def list_accounts(world: Any, call: Call) -> dict[str, Any]:
     check_known(call.params, ("top",))
     top = check_top(call.params, TOPS, 50)
-    rows, text = _filtered(call, [a.record for a in world.accounts], ACCOUNT_FILTER)
+    with world.live.lock:
+        current = [dict(r) for r in live_accounts(world).records]
+    rows, text = _filtered(call, current, ACCOUNT_FILTER)
     chunk, link = page(call.pager, call.path, rows, top, call.params, {"top": str(top)}, text, "TMV1-Filter")
     return listing(list(chunk), link)
 
@@ -371,3 +377,89 @@ def delete_api_keys(world: Any, call: Call) -> Answer:
         except ItemError as exc:
             out.append(item_error(exc.status, exc.message))
     return Answer(207, out)
+
+
+# -- account writes ---------------------------------------------------------------------------------------
+# GET /iam/accounts/{id} -> the account + ETag; PATCH ``{role?, status? (enabled|disabled), description?}``
+# (If-Match optional: checked when sent) -> 204; DELETE -> 204. An unknown id is a 404 in the error
+# envelope, a bad body a 400. Trend's vision-one-mcp-server (internal/v1client/iam.go) sends the PATCH
+# as plain JSON without If-Match and the DELETE without a body.
+
+ACCOUNT_UPDATE_FIELDS = ("role", "status", "description")
+
+
+@dataclass
+class AccountState:
+    """One simulator's accounts as writes left them (the seeded tuple is shared and never changed)."""
+
+    records: list[dict[str, Any]]
+    versions: Counter[str] = dataclasses.field(default_factory=Counter)
+
+
+# Per simulator, keyed by its Live (World, which would hold this, is not this module's to change).
+_ACCOUNT_STATES: weakref.WeakKeyDictionary[Live, AccountState] = weakref.WeakKeyDictionary()
+
+
+def live_accounts(world: Any) -> AccountState:
+    """The accounts GET, PATCH and DELETE see; call with ``world.live.lock`` held."""
+    state = _ACCOUNT_STATES.get(world.live)
+    if state is None:
+        state = AccountState([dict(a.record) for a in world.accounts])
+        _ACCOUNT_STATES[world.live] = state
+    return state
+
+
+def _account(state: AccountState, account_id: str) -> dict[str, Any]:
+    for record in state.records:
+        if record["id"] == account_id:
+            return record
+    raise ApiError(404, "NotFound", f"Account {account_id} does not exist.")
+
+
+def account_etag(state: AccountState, record: dict[str, Any]) -> str:
+    return etag("account", record["id"], state.versions[record["id"]])
+
+
+def get_account(world: Any, call: Call) -> Answer:
+    with world.live.lock:
+        state = live_accounts(world)
+        record = _account(state, call.args[0])
+        return Answer(200, dict(record), (("ETag", account_etag(state, record)),))
+
+
+def _check_account_update(body: dict[str, Any]) -> None:
+    unknown = [k for k in body if k not in ACCOUNT_UPDATE_FIELDS]
+    if unknown:
+        raise bad_request(f"Unknown field(s): {', '.join(unknown)}. Fields: role, status, description.")
+    if not body:
+        raise bad_request("Nothing to update: give at least one of role, status, description.")
+    status = body.get("status")
+    if "status" in body and status not in ("enabled", "disabled"):
+        raise bad_request(f"Invalid value for status: '{status}'. Allowed values: enabled, disabled.")
+    role = body.get("role")
+    if "role" in body and (not isinstance(role, str) or not role.strip() or len(role) > 256):
+        raise bad_request("Invalid value for role: a non-empty string of at most 256 characters.")
+    description = body.get("description")
+    if "description" in body and (not isinstance(description, str) or len(description) > 256):
+        raise bad_request("Invalid value for description: a string of at most 256 characters.")
+
+
+def update_account(world: Any, call: Call) -> Answer:
+    body = json_object(call)
+    with world.live.lock:
+        state = live_accounts(world)
+        record = _account(state, call.args[0])
+        if call.header("If-Match"):
+            check_if_match(call, account_etag(state, record))
+        _check_account_update(body)
+        record.update(body)
+        record["lastModifiedDateTime"] = iso(world.live.tick())
+        state.versions[record["id"]] += 1
+    return Answer(204)
+
+
+def delete_account(world: Any, call: Call) -> Answer:
+    with world.live.lock:
+        state = live_accounts(world)
+        state.records.remove(_account(state, call.args[0]))
+    return Answer(204)

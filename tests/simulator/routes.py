@@ -76,6 +76,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{V}/iam/apiKeys/delete", iam.delete_api_keys),
     Route("GET", f"{V}/iam/apiKeys/{{id}}", iam.get_api_key),
     Route("PATCH", f"{V}/iam/apiKeys/{{id}}", iam.update_api_key),
+    # IAM console accounts (the list is a PATHS route)
+    Route("GET", f"{V}/iam/accounts/{{id}}", iam.get_account),
+    Route("PATCH", f"{V}/iam/accounts/{{id}}", iam.update_account),
+    Route("DELETE", f"{V}/iam/accounts/{{id}}", iam.delete_account),
     # threat intel lists (the lists are PATHS routes)
     Route("POST", f"{V}/threatintel/suspiciousObjects", threatintel.add_suspicious),
     Route("POST", f"{V}/threatintel/suspiciousObjects/delete", threatintel.delete_suspicious),

@@ -1,9 +1,9 @@
 """visionone-actions against the simulator over real HTTP (every request made by pytmv1).
 
 Every subcommand runs once (``test_subcommand``, parametrized), in two phases (the second needs what the
-first created: a finished sandbox submission, objects on the lists). Those 51 runs call the console
+first created: a finished sandbox submission, objects on the lists). Those 54 runs call the console
 script's entry point, ``main(argv)``, in this process: a subprocess costs ~2.3 s of imports (pytmv1 and
-singer_sdk), too slow for 51 of them. The behaviours (bulk input, dry runs, --wait, a 207 with a failed
+singer_sdk), too slow for 54 of them. The behaviours (bulk input, dry runs, --wait, a 207 with a failed
 item, a refused key, --help, settings, confirmation) run the real console script as a subprocess.
 """
 
@@ -126,6 +126,7 @@ def seeded(sim: Simulator) -> dict[str, Any]:
     return {
         "endpoints": endpoints,
         "scripts": sim.expected("custom_scripts"),
+        "accounts": [a for a in sim.expected("iam_accounts") if a["status"] in ("enabled", "disabled")],
         "keys": sim.expected("api_keys"),
         "task": next(t for t in tasks if t["status"] == "succeeded" and t["action"] == "restoreIsolate"),
         # pytmv1 0.11 cannot parse investigationResult "Other Findings" (see README); avoid that alert
@@ -219,6 +220,21 @@ PHASE_1: dict[str, Case] = {
         lambda s: ["--id", s["alert"]["id"], "--status", "In Progress"],
         "PATCH",
         "/v3.0/workbench/alerts/{alert}",
+    ),
+    "disable-console-account": (
+        lambda s: ["--email", s["accounts"][0]["email"], "--yes"],
+        "PATCH",
+        "/v3.0/iam/accounts/{account0}",
+    ),
+    "enable-console-account": (
+        lambda s: ["--id", s["accounts"][1]["id"]],
+        "PATCH",
+        "/v3.0/iam/accounts/{account1}",
+    ),
+    "remove-console-account": (
+        lambda s: ["--email", s["accounts"][2]["email"], "--yes"],
+        "DELETE",
+        "/v3.0/iam/accounts/{account2}",
     ),
     "enable-account": (
         lambda s: ["--account-name", "case-enable@example.com"],
@@ -456,6 +472,7 @@ def _expected_path(template: str, context: dict[str, Any]) -> str:
         "submission": context.get("submission", ""),
         **{f"script{i}": s["id"] for i, s in enumerate(context["scripts"][:4])},
         **{f"key{i}": k["id"] for i, k in enumerate(context["keys"][:3])},
+        **{f"account{i}": a["id"] for i, a in enumerate(context["accounts"][:3])},
     }
     return template.format(**ids)
 
@@ -464,7 +481,7 @@ def test_every_action_and_trigger_has_a_case() -> None:
     from visionone_actions.table import ACTIONS
 
     assert sorted(CASES) == sorted(action.name for action in ACTIONS)
-    assert len(ACTIONS) == 51
+    assert len(ACTIONS) == 54
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -548,7 +565,7 @@ def test_help_lists_every_subcommand(tmp_path: Path) -> None:
         line.split()[0] for line in listed.splitlines() if line.startswith("  ") and line.split()[0][0] != "-"
     ]
     names = [n for n in names if n[0].islower() and "-" in n]
-    assert len(names) == 51
+    assert len(names) == 54
     assert {"add-alert-note", "update-custom-script", "poll-alert-list", "poll-oat-list"} <= set(names)
     assert "poll-sandbox-suspicious-list" in names
     detail = run_main(None, tmp_path, "isolate-endpoint", "--help", key=None)
