@@ -8,14 +8,16 @@ a Meltano run would. Each process's resident memory is sampled every 0.2 s (VmRS
 /proc/<pid>/status) and its peak read at the end (tap and target: their own rusage via wait4;
 simulator: VmHWM before it is stopped).
 
-Prints records, elapsed seconds, records/s, the peak RSS of tap, target and simulator and whether
-each stayed under --limit-mb (300); `--json PATH` writes the same figures for RELIABILITY.md. A
+Prints records, elapsed seconds, records/s, the CPU seconds (user + system) and peak RSS of tap,
+target and simulator and whether each peak stayed under --limit-mb (300); `--json PATH` writes the
+same figures for RELIABILITY.md. The CPU seconds say which process is the bottleneck (tap and target:
+rusage via wait4; simulator: /proc/<pid>/stat during the sync only, so its start-up is not counted). A
 benchmark, not a test: nothing is asserted about time or memory; the exit code is non-zero only
 when the CSV file does not hold exactly the simulator's records (row count and distinct uuids).
 
-The simulator is test code and keeps every generated day in memory (about 38 MB per 143,000 rows,
-up to 64 days), so its peak grows with --records by design; the bound is promised for the tap and
-the target only.
+The simulator is test code and keeps every generated day in memory, packed (48 bytes a row: about
+7 MB per 143,000 rows, up to 64 days), so its peak grows with --records by design; the bound is
+promised for the tap and the target only.
 """
 
 from __future__ import annotations
@@ -103,11 +105,18 @@ def start_simulator(scale: int, days: int, seed: int, log: Path) -> tuple[subpro
     sys.exit(f"the simulator did not start:\n{log.read_text()}")
 
 
-def wait_child(proc: subprocess.Popen) -> int:
-    """Reap `proc` with wait4; return its peak RSS in KiB (ru_maxrss) and set its returncode."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (utime + stime of /proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()  # after "pid (comm)": state is fields[0]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_child(proc: subprocess.Popen) -> tuple[int, float]:
+    """Reap `proc` with wait4; set its returncode, return its peak RSS in KiB (ru_maxrss) and CPU seconds."""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss
+    return usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def count_csv(folder: Path) -> tuple[int, int]:
@@ -176,6 +185,7 @@ def main() -> None:
             (WORK / "target.log").open("wb") as target_log,
             (WORK / "state.jsonl").open("wb") as state_out,
         ):
+            sim_cpu_before = cpu_seconds(sim.pid)
             began = time.perf_counter()
             tap = subprocess.Popen(
                 [str(BIN / "tap-visionone"), "--config", str(tap_config), "--catalog", str(catalog_path)],
@@ -192,9 +202,10 @@ def main() -> None:
             tap.stdout.close()  # the target holds the only read end: it sees EOF when the tap exits
             sampler = Sampler({"tap": tap.pid, "target": target.pid, "simulator": sim.pid})
             sampler.start()
-            tap_kib = wait_child(tap)
-            target_kib = wait_child(target)
+            tap_kib, tap_cpu = wait_child(tap)
+            target_kib, target_cpu = wait_child(target)
             elapsed = time.perf_counter() - began
+            sim_cpu = cpu_seconds(sim.pid) - sim_cpu_before
             sampler.stop()
         sim_kib = max(status_kib(sim.pid, "VmHWM") or 0, sampler.peak_kib["simulator"])
     finally:
@@ -217,12 +228,14 @@ def main() -> None:
         "target": max(target_kib, sampler.peak_kib["target"]) * 1024 / 1e6,
         "simulator": sim_kib * 1024 / 1e6,
     }
+    cpu_s = {"tap": tap_cpu, "target": target_cpu, "simulator": sim_cpu}
     figures = {
         "records": rows,
         "expected_records": expected,
         "distinct_uuids": distinct,
         "elapsed_s": round(elapsed, 1),
         "records_per_s": round(rows / elapsed),
+        "cpu_s": {name: round(seconds, 1) for name, seconds in cpu_s.items()},
         "peak_rss_mb": {name: round(mb, 1) for name, mb in peaks_mb.items()},
         "limit_mb": args.limit_mb,
         "under_limit": {name: mb < args.limit_mb for name, mb in peaks_mb.items()},
@@ -235,17 +248,21 @@ def main() -> None:
             "max_workers": args.max_workers,
         },
         "exit_codes": {"tap": tap.returncode, "target": target.returncode},
+        "load_average_1m": round(os.getloadavg()[0], 1),  # other work on the machine slows elapsed, not CPU
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 
     print(
         f"load: {expected:,} detections ({scale:,}/day over {args.days} days), tap-visionone | "
         f"target-csv-flat, window {args.window_size}, page {args.page_size}, "
-        f"max_workers {args.max_workers}, no rate limit, {os.cpu_count()} CPUs\n"
+        f"max_workers {args.max_workers}, no rate limit, {os.cpu_count()} CPUs "
+        f"(load average {os.getloadavg()[0]:.1f} at the end)\n"
     )
     print(f"  records written   {rows:>12,}   (distinct uuids {distinct:,})")
     print(f"  elapsed           {elapsed:>12.1f} s")
     print(f"  records/s         {rows / elapsed:>12,.0f}")
+    for name, seconds in cpu_s.items():
+        print(f"  CPU {name:<13} {seconds:>12.1f} s   ({seconds / elapsed:.0%} of one CPU)")
     for name, mb in peaks_mb.items():
         verdict = "under" if mb < args.limit_mb else "OVER"
         print(f"  peak RSS {name:<9} {mb:>10.1f} MB  {verdict} {args.limit_mb:g} MB")

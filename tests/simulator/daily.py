@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from tests.simulator import wire
 from tests.simulator.data import DAY_MS, _uuid
 from tests.simulator.query import Query
 
@@ -97,6 +98,9 @@ class RowStore:
 
     def expand(self, row: Row) -> dict[str, Any]:
         return self._expand(self.seed, row)
+
+    def to_json(self, row: Row) -> str:
+        return wire.encode(self.expand(row))
 
     def matching(
         self, query: Query, start_ms: int | None = None, end_ms: int | None = None

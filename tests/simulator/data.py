@@ -1,9 +1,10 @@
 """Seeded, deterministic detection records shaped like Vision One's ``/v3.0/search/detections`` items.
 
-Records are stored compactly as rows ``(eventTime ms, uuid, bits)`` generated one day at a time and
-cached, and are expanded into full dicts only when served or filtered: a million detections then
-costs a few hundred MB instead of several GB. The expansion is a pure function of the row and of the
-seed's entity pools (hosts, processes, files, mails), so the same seed always gives the same data.
+Records are generated one day at a time as rows ``(eventTime ms, uuid, bits)``, cached packed (48 bytes
+a row: :class:`DayRows`), and expanded into full dicts only when filtered or served; a page without
+``select`` is written as JSON straight from its rows (:func:`materialize_json`). Counting a range costs a
+binary search per day (:class:`Rows`). The expansion is a pure function of the row and of the seed's
+entity pools (hosts, processes, files, mails), so the same seed always gives the same data.
 The pools deliberately hold what makes CSV export hard: unicode, commas, quotes, newlines and
 strings that begin with ``=``, ``+``, ``-`` or ``@`` (attackers control command lines, URLs, subjects).
 Names and shapes are Trend's field dictionary's (:mod:`samples`): flat hashes, ``policyName``, and the
@@ -16,12 +17,13 @@ import bisect
 import hashlib
 import random
 import threading
+from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from tests.simulator import samples
 from tests.simulator.dictionary import EXTRA_API_FIELDS, field_map
@@ -358,6 +360,20 @@ def _uuid(bits: int) -> str:
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
 
 
+def _uuid_value(bits: int) -> int:
+    """The 128-bit number whose 32 hex digits are ``_uuid(bits)`` without dashes (version 4, RFC variant).
+
+    Orders as the UUID strings do, so day rows sort by it before any string is made.
+    """
+    return (bits & ~(0xF << 76) & ~(1 << 62)) | (4 << 76) | (1 << 63)
+
+
+def _uuid_text(value: int) -> str:
+    """``_uuid`` of a number that is already a UUID's (:func:`_uuid_value`)."""
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def _hashes(seed: int, label: str) -> dict[str, str]:
     data = f"{seed}:{label}".encode()
     return {
@@ -393,15 +409,102 @@ def pools(seed: int) -> Pools:
     )
 
 
+class DayRows:
+    """One day's rows, oldest first (by eventTime, then uuid), packed: eventTime in an array (8 bytes a row,
+    for the binary search), uuid and bits in one bytes object (40): 48 bytes a row instead of about 240
+    as tuples, so 2,000,000 detections cost about 100 MB. Rows are unpacked per page."""
+
+    __slots__ = ("packed", "times")
+
+    def __init__(self, day_ms: int, keys: list[int]) -> None:
+        """``keys``: sorted ``ms offset in the day << 320 | _uuid_value << 192 | 192 bits``."""
+        self.times = array("q", [day_ms + (key >> 320) for key in keys])
+        self.packed = b"".join([(key & _LOW_320).to_bytes(40, "big") for key in keys])
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def index(self, ms: int) -> int:
+        """The position of the first row with ``eventTime >= ms``."""
+        return bisect.bisect_left(self.times, ms)
+
+    def rows(self, a: int, b: int) -> list[Row]:
+        """Rows ``a`` to ``b - 1``, newest first."""
+        times, packed, from_bytes = self.times, self.packed, int.from_bytes
+        return [
+            (
+                times[i],
+                _uuid_text(from_bytes(packed[40 * i : 40 * i + 16])),
+                from_bytes(packed[40 * i + 16 : 40 * i + 40]),
+            )
+            for i in range(b - 1, a - 1, -1)
+        ]
+
+
+_LOW_320 = (1 << 320) - 1
+
+
 @lru_cache(maxsize=64)
-def day_rows(seed: int, scale: int, day: date) -> tuple[Row, ...]:
-    """Exactly ``scale`` rows for one UTC day, oldest first (sorted by eventTime, then uuid)."""
+def day_rows(seed: int, scale: int, day: date) -> DayRows:
+    """Exactly ``scale`` rows for one UTC day.
+
+    Each row is drawn as one int that orders as the tuple ``(eventTime, uuid, bits)`` would (its fields
+    side by side), which sorts faster and takes a third of the memory while the day is generated.
+    """
     rng = random.Random(f"visionone-day:{seed}:{day.isoformat()}")
     day_ms = int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
     getrandbits, randrange = rng.getrandbits, rng.randrange
-    rows = [(day_ms + randrange(DAY_MS), _uuid(getrandbits(128)), getrandbits(192)) for _ in range(scale)]
-    rows.sort()
-    return tuple(rows)
+    keys = [
+        randrange(DAY_MS) << 320 | _uuid_value(getrandbits(128)) << 192 | getrandbits(192)
+        for _ in range(scale)
+    ]
+    keys.sort()
+    return DayRows(day_ms, keys)
+
+
+class Rows(Sequence[Row]):
+    """The rows of a range, newest first, as a view over packed days: ``len`` costs nothing, a slice
+    unpacks only its rows (a count or a page of a 2,000,000-row range never unpacks the range)."""
+
+    def __init__(self, spans: list[tuple[DayRows, int, int]]) -> None:
+        """``spans``: ``(day, a, b)`` for rows ``a`` to ``b - 1`` of each day, newest day first."""
+        self._spans = [span for span in spans if span[2] > span[1]]
+        self._len = sum(b - a for _, a, b in self._spans)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def _slice(self, start: int, stop: int) -> list[Row]:
+        out: list[Row] = []
+        offset = 0  # view position of the current span's newest row
+        for day, a, b in self._spans:
+            if offset >= stop:
+                break
+            size = b - a
+            lo, hi = max(start - offset, 0), min(stop - offset, size)
+            if lo < hi:  # view positions offset+lo .. offset+hi-1 are day rows b-1-lo down to b-hi
+                out.extend(day.rows(b - hi, b - lo))
+            offset += size
+        return out
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Row]: ...
+    def __getitem__(self, index: int | slice) -> Row | list[Row]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._len)
+            if step != 1:
+                return self._slice(0, self._len)[index]
+            return self._slice(start, max(start, stop))
+        position = index + self._len if index < 0 else index
+        if not 0 <= position < self._len:
+            raise IndexError("row index out of range")
+        return self._slice(position, position + 1)[0]
+
+    def __iter__(self) -> Iterator[Row]:
+        for day, a, b in self._spans:
+            yield from day.rows(a, b)
 
 
 @lru_cache(maxsize=4096)
@@ -410,12 +513,24 @@ def _day_text(epoch_day: int) -> str:
 
 
 def materialize(seed: int, row: Row) -> dict[str, Any]:
-    """Expand a row into a full detection record.
+    """Expand a row into a full detection record. Values may be shared between records: treat as read-only."""
+    code, core = _core(seed, row)
+    return samples.finish("detections", code, core, int(row[1].replace("-", ""), 16))
+
+
+def materialize_json(seed: int, row: Row) -> str:
+    """``wire.encode(materialize(seed, row))``, written without building the record."""
+    code, core = _core(seed, row)
+    return samples.finish_json("detections", code, core, int(row[1].replace("-", ""), 16))
+
+
+def _core(seed: int, row: Row) -> tuple[str, dict[str, Any]]:
+    """The row's product code and core record.
 
     Each ``divmod`` peels one choice off the row's random bits; written out inline because this runs
     for every record served or filtered. The core holds every name (None where the event has no such
-    value); :func:`samples.finish` keeps what the product emits and adds its other dictionary fields.
-    Values may be shared between records: treat as read-only.
+    value) in a fixed order; :func:`samples.finish` keeps what the product emits and adds its other
+    dictionary fields.
     """
     event_ms, uuid, bits = row
     p = pools(seed)
@@ -532,7 +647,7 @@ def materialize(seed: int, row: Row) -> dict[str, Any]:
         "policyUuid": p.policy_uuids[policy_i] if kind != "network" else None,
         "ruleName": rule_name,
     }
-    return samples.finish("detections", code, core, int(uuid.replace("-", ""), 16))
+    return code, core
 
 
 _NO_HASH = {"Md5": None, "Sha1": None, "Sha256": None}
@@ -566,34 +681,34 @@ class Dataset:
         self._cache: OrderedDict[tuple[str, int | None, int | None], tuple[Row, ...]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def rows(self, start_ms: int | None = None, end_ms: int | None = None) -> list[Row]:
-        """Rows with ``start_ms <= eventTime < end_ms``, newest first."""
+    def view(self, start_ms: int | None = None, end_ms: int | None = None) -> Rows:
+        """Rows with ``start_ms <= eventTime < end_ms``, newest first, unpacked only when read."""
         lo = self.start_ms if start_ms is None else max(start_ms, self.start_ms)
         hi = self.end_ms if end_ms is None else min(end_ms, self.end_ms)
-        out: list[Row] = []
-        if lo >= hi:
-            return out
-        first, last = (lo - self.start_ms) // DAY_MS, (hi - 1 - self.start_ms) // DAY_MS
-        for i in range(last, first - 1, -1):
-            rows = day_rows(self.seed, self.scale, self.start_day + timedelta(days=i))
-            a = bisect.bisect_left(rows, (lo,))
-            b = bisect.bisect_left(rows, (hi,))
-            out.extend(reversed(rows[a:b]))
-        return out
+        spans: list[tuple[DayRows, int, int]] = []
+        if lo < hi:
+            first, last = (lo - self.start_ms) // DAY_MS, (hi - 1 - self.start_ms) // DAY_MS
+            for i in range(last, first - 1, -1):
+                rows = day_rows(self.seed, self.scale, self.start_day + timedelta(days=i))
+                spans.append((rows, rows.index(lo), rows.index(hi)))
+        return Rows(spans)
 
-    def matching(
-        self, query: Query, start_ms: int | None = None, end_ms: int | None = None
-    ) -> tuple[Row, ...]:
-        """Rows in range that match ``query``, newest first; recent answers are cached for paging."""
-        key = ("*" if query.match_all else query.text, start_ms, end_ms)
+    def rows(self, start_ms: int | None = None, end_ms: int | None = None) -> list[Row]:
+        """Rows with ``start_ms <= eventTime < end_ms``, newest first."""
+        return list(self.view(start_ms, end_ms))
+
+    def matching(self, query: Query, start_ms: int | None = None, end_ms: int | None = None) -> Sequence[Row]:
+        """Rows in range that match ``query``, newest first; filtered answers are cached for paging."""
+        if query.match_all:
+            return self.view(start_ms, end_ms)
+        key = (query.text, start_ms, end_ms)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        rows = self.rows(start_ms, end_ms)
-        if not query.match_all:
-            rows = [row for row in rows if query.matches(materialize(self.seed, row))]
-        result = tuple(rows)
+        result = tuple(
+            row for row in self.view(start_ms, end_ms) if query.matches(materialize(self.seed, row))
+        )
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > 64:
@@ -602,6 +717,9 @@ class Dataset:
 
     def expand(self, row: Row) -> dict[str, Any]:
         return materialize(self.seed, row)
+
+    def to_json(self, row: Row) -> str:
+        return materialize_json(self.seed, row)
 
     def records(self, rows: Iterable[Row] | None = None) -> list[dict[str, Any]]:
         """Full records of ``rows`` (default: every generated row, newest first)."""

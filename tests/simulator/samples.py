@@ -7,6 +7,8 @@ fields that product emits and gives each ``dynamic`` field its shape (about one 
 
 Extras are precomputed once per (stream, product) as a small table of variants, so expanding a record
 costs a dict merge, not a walk over the dictionary: the load benchmark expands millions of records.
+:func:`finish_json` writes the same record as JSON text from precomputed pieces (each variant's extras
+encoded once), for pages served without ``select``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from tests.simulator import wire
 from tests.simulator.dictionary import EXTRA_API_FIELDS, Field, fields
 
 VARIANTS = 16  # extra-field subsets per product
@@ -170,13 +173,94 @@ def finish(
             if value is None:
                 continue
         record[name] = value
-    owned = _OWNED.get(stream)
-    if owned is None:  # a stream's core always has the same keys (None where a value is absent)
-        owned = _OWNED[stream] = frozenset(core)
-    table = extra_table(stream, product, owned, keep)
+    table = extra_table(stream, product, _owned(stream, core), keep)
     if table:
         record.update(table[(bits >> 64) % len(table)])
     return record
 
 
 _OWNED: dict[str, frozenset[str]] = {}
+
+
+def _owned(stream: str, core: dict[str, Any]) -> frozenset[str]:
+    owned = _OWNED.get(stream)
+    if owned is None:  # a stream's core always has the same keys (None where a value is absent)
+        owned = _OWNED[stream] = frozenset(core)
+    return owned
+
+
+# One core field in JSON: name, its '"name":' prefix, its phase (None unless its shape varies), whether it is
+# in MOSTLY_LISTS, and its memo of encoded '"name":value' texts by value (str, or a list as a tuple)
+_Slot = tuple[str, str, int | None, bool, dict[Any, str]]
+_PLANS: dict[tuple[str, str, tuple[str, ...]], tuple[tuple[_Slot, ...], tuple[str, ...]]] = {}
+_MEMO_SIZE = 512  # per field: the pools' values fit; unique values (ids, times) are encoded each time
+
+
+def _all_str(values: list[Any]) -> bool:
+    return all(type(v) is str for v in values)
+
+
+def _json_plan(
+    stream: str, product: str, core: dict[str, Any], keep: tuple[str, ...]
+) -> tuple[tuple[_Slot, ...], tuple[str, ...]]:
+    """The core fields ``product`` emits, in core order, and each extra variant as ``"name":value,...``."""
+    allowed = product_names(stream, product)
+    dynamic = dynamic_names(stream)
+    slots = tuple(
+        (
+            name,
+            wire.value_json(name) + ":",
+            None if name in keep else dynamic.get(name),
+            name in MOSTLY_LISTS,
+            {},
+        )
+        for name in core
+        if name in allowed
+    )
+    extras = tuple(wire.encode(x)[1:-1] for x in extra_table(stream, product, _owned(stream, core), keep))
+    return slots, extras
+
+
+def finish_json(
+    stream: str, product: str, core: dict[str, Any], bits: int, keep: tuple[str, ...] = ()
+) -> str:
+    """``wire.encode(finish(stream, product, core, bits, keep))``, without building the record: each
+    field's text comes from a memo of the values it took before, each extra variant's is encoded once.
+
+    Relies on every core of a stream having the same keys in the same order (a dict literal), as
+    :func:`finish` relies on the same keys.
+    """
+    plan = _PLANS.get((stream, product, keep))
+    if plan is None:
+        plan = _PLANS[(stream, product, keep)] = _json_plan(stream, product, core, keep)
+    slots, extras = plan
+    parts = []
+    for name, head, phase, lists, memo in slots:
+        value = core[name]
+        if value is None:
+            continue
+        if phase is not None:
+            draw = (bits >> phase) & 3
+            value = shaped(value, draw != 0 if lists else draw == 0)
+            if value is None:
+                continue
+        kind = type(value)
+        if kind is int:
+            parts.append(head + int.__repr__(value))
+            continue
+        # memo keys: a str, or a list of str as a tuple (never other lists: [1] and [True] are equal keys)
+        key = value if kind is str else tuple(value) if kind is list else None
+        try:
+            text = memo.get(key) if key is not None else None
+        except TypeError:  # a list holding unhashable values
+            key = text = None
+        if text is None:
+            text = head + wire.value_json(value)
+            if key is not None and len(memo) < _MEMO_SIZE and (kind is str or _all_str(value)):
+                memo[key] = text
+        parts.append(text)
+    if extras:
+        extra = extras[(bits >> 64) % len(extras)]
+        if extra:
+            parts.append(extra)
+    return "{" + ",".join(parts) + "}"

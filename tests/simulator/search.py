@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from tests.simulator import wire
 from tests.simulator.common import bad_request, check_top, format_api_time, parse_api_time
 from tests.simulator.data import project
 from tests.simulator.paging import Pager, page
@@ -29,6 +30,10 @@ class Source(Protocol):
         ...
 
     def expand(self, row: Any) -> dict[str, Any]: ...
+
+    def to_json(self, row: Any) -> str:
+        """``wire.encode(self.expand(row))``, possibly without building the record."""
+        ...
 
 
 def search(
@@ -80,10 +85,12 @@ def search(
     if "mode" in params:
         link_params["mode"] = mode
     chunk, next_link = page(pager, path, rows, top, params, link_params, query_header)
-    body: dict[str, Any] = {
-        "items": [project(source.expand(row), fields) for row in chunk],
-        "progressRate": 100,
-    }
+    items = (
+        wire.Items(chunk, lambda row: project(source.expand(row), fields))
+        if fields
+        else wire.Items(chunk, source.expand, source.to_json)
+    )
+    body: dict[str, Any] = {"items": items, "progressRate": 100}
     if next_link is not None:
         body["nextLink"] = next_link
     return body

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import socket
 import struct
 import sys
@@ -32,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from tests.simulator import bodies, routes, tls, workvivo
+from tests.simulator import bodies, routes, tls, wire, workvivo
 from tests.simulator.common import Answer, ApiError, Call, PageToken, TokenCodec, header_text, to_datetime
 from tests.simulator.data import parse_time
 from tests.simulator.faults import Fault, FaultPlan
@@ -115,14 +114,13 @@ class Headers(dict[str, str]):
 @dataclass
 class Reply:
     status: int
-    body: bytes
+    body: bytes | bytearray  # a search page is written into a bytearray (tests.simulator.wire.dumps)
     content_type: str = JSON_TYPE
     headers: tuple[tuple[str, str], ...] = ()
 
 
 def json_reply(status: int, body: Any, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return Reply(status, data, JSON_TYPE, headers)
+    return Reply(status, wire.dumps(body), JSON_TYPE, headers)
 
 
 def answer_reply(answer: Answer) -> Reply:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 import signal
 import subprocess
 import sys
@@ -15,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.simulator import Dataset, Simulator
-from tests.simulator.data import FIELDS
+from tests.simulator import Dataset, Simulator, wire
+from tests.simulator.data import FIELDS, _uuid, _uuid_text, _uuid_value, materialize, materialize_json
 
 KEY = "sim-key"
 SEARCH = "/v3.0/search/detections"
@@ -453,6 +454,34 @@ def test_28000_records_generate_quickly() -> None:
     records = Dataset(9, 2000, "2024-10-01", 14).records()
     assert len(records) == 28_000
     assert time.process_time() - began < 2.0
+
+
+def test_row_views_count_and_slice_as_the_list_of_rows_does() -> None:
+    dataset = Dataset(3, 300, "2024-10-01", 3)
+    lo, hi = dataset.start_ms + 3_600_000, dataset.end_ms - 7_200_000  # parts of the first and last day
+    view, rows = dataset.view(lo, hi), dataset.rows(lo, hi)
+    assert len(view) == len(rows) and list(view) == rows and rows == sorted(rows, reverse=True)
+    for start, stop in ((0, 50), (250, 350), (280, 900), (len(rows) - 7, len(rows) + 5), (40, 40), (9, 3)):
+        assert view[start:stop] == rows[start:stop], (start, stop)
+    assert view[0] == rows[0] and view[-1] == rows[-1] and view[::97] == rows[::97]
+    assert len(dataset.view(hi, lo)) == 0 and len(dataset.view()) == len(dataset) == 900
+
+
+def test_uuid_values_order_and_format_as_the_uuids() -> None:
+    rng = random.Random(5)
+    values = [rng.getrandbits(128) for _ in range(2000)]
+    assert all(_uuid_text(_uuid_value(v)) == _uuid(v) for v in values)
+    assert sorted(values, key=_uuid_value) == sorted(values, key=_uuid)
+
+
+def test_pages_written_from_rows_are_the_json_of_their_records() -> None:
+    dataset = Dataset(4, 400, "2024-10-01", 2)  # every product, event and shape
+    rows = dataset.rows()
+    assert all(materialize_json(4, row) == wire.encode(materialize(4, row)) for row in rows)
+    body = {"items": wire.Items(rows[:300], dataset.expand, dataset.to_json), "progressRate": 100}
+    plain = {"items": [dataset.expand(row) for row in rows[:300]], "progressRate": 100}
+    assert wire.dumps(body) == json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode()
+    assert body["items"] == plain["items"] and len(body["items"]) == 300
 
 
 # -- command line --------------------------------------------------------------------------------------
