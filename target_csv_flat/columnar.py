@@ -290,23 +290,37 @@ class ChunkEncoder:
         return levels
 
     def _columns(self, records: list[dict], levels: list[list[dict]], *, check: bool = False) -> str:
+        """The chunk's CSV text. A column no record of the chunk has (most of a wide, sparse schema's)
+        costs no lookup and no cells: its empty cells merge into the separators around it."""
         n = len(records)
-        empty = [""] * n
-        interleaved: list[t.Iterable[str]] = []  # cells, ",", cells, ..., cells, "\r\n"
+        parts: list[t.Iterable[str]] = []  # cells, separators, cells, ..., separators + line end
+        pending = ""  # the text every row has between the last cells in `parts` and the next
+        present: dict[int, set] = {}  # the keys used in the chunk, per level
         get = dict.get
         for i, step in enumerate(self.plan):
+            if i:
+                pending += ","
             if step is None:
-                interleaved.append(empty)
-            elif step.__class__ is tuple:
+                continue
+            if step.__class__ is tuple:
                 parent, key = step  # type: ignore[misc]
                 rule = self.checks[i] if check else None
-                interleaved.append(self._cells(list(map(get, levels[parent], repeat(key))), rule))
+                keys = present.get(parent)
+                if keys is None:
+                    keys = present[parent] = set().union(*levels[parent])
+                if key not in keys:  # missing everywhere: empty, and valid only where null is
+                    if rule is not None and _NONE not in rule[0]:
+                        raise _Unchecked
+                    continue
+                cells = self._cells(list(map(get, levels[parent], repeat(key))), rule)
             else:
-                interleaved.append(text_column([_text(step()) for _ in range(n)], guard=False))  # type: ignore[operator]
-            interleaved.append(_COMMAS)
-        interleaved[-1] = _LINE_ENDS
-        # zip stops at the end of the cell lists (the separators repeat endlessly).
-        return "".join(chain.from_iterable(zip(*interleaved, strict=False)))
+                cells = text_column([_text(step()) for _ in range(n)], guard=False)  # type: ignore[operator]
+            if pending:
+                parts.append(repeat(pending, n))
+                pending = ""
+            parts.append(cells)
+        parts.append(repeat(pending + LINE_END, n))
+        return "".join(chain.from_iterable(zip(*parts, strict=True)))
 
     def _cells(
         self, values: list[object], rule: tuple[frozenset[type], frozenset[type] | None] | None = None
@@ -354,7 +368,7 @@ class ChunkEncoder:
             fmt = self.format_list
             return text_column([fmt(v) if v is not None else "" for v in values], guard=False)  # type: ignore[arg-type]
         cell = self.cell  # guards text itself, and must not guard numbers' text
-        return text_column([_text(cell(v)) for v in values], guard=False)
+        return text_column([_text(cell(v)) if v is not None else "" for v in values], guard=False)
 
 
 class _Unchecked(Exception):
