@@ -25,6 +25,7 @@ from connector_kit.json_body import json_body, json_body_items, replace_body
 from connector_kit.packed_pages import PAGE_GATE, EncodedPage, encode_raw_page
 from connector_kit.sdk_adapter import activate_version, begin_version, plugin_of
 from connector_kit.throttled import ThrottledStream
+from connector_kit.visionone_errors import error_envelope
 from connector_kit.visionone_regions import REGIONS
 from connector_kit.windowed import TimeWindowedStream
 
@@ -40,18 +41,10 @@ def describe_error(response: requests.Response, secret: str | None = None) -> st
     Vision One answers ``{"error": {"code", "message"}}``; a 401 has been seen as a flat
     ``{"message", "code"}``; gateways answer HTML. The key is masked if a body echoes it.
     """
-    text = ""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict):
-            code, message = error.get("code"), error.get("message")
-            text = " ".join(str(part) for part in (code, message) if part not in (None, ""))
-            if code is not None and message:
-                text = f"{code}: {message}"
+    code, message = error_envelope(response)
+    text = " ".join(str(part) for part in (code, message) if part not in (None, ""))
+    if code is not None and message:
+        text = f"{code}: {message}"
     return status_line(response, text, secret)
 
 

@@ -29,6 +29,7 @@ from connector_kit.ratelimit import RateLimiter
 from connector_kit.retries import DEFAULT_RETRIES, RetryPolicy
 from connector_kit.throttled import ThrottledSession
 from connector_kit.tls import allow_unverified, environment_settings
+from connector_kit.visionone_errors import error_envelope
 from visionone_actions.runner import APP_NAME, DryRun, FatalError, Outcome, check_fatal, display_row, one_line
 from visionone_actions.settings import Settings
 from visionone_actions.table import Action
@@ -144,15 +145,7 @@ class ConsoleAccounts:
 
     def _api_error(self, response: requests.Response) -> dict[str, Any]:
         """``{code, message}`` from Vision One's envelope, its flat 401 form, or a gateway's page."""
-        code, message = None, None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            error = body.get("error", body)
-            if isinstance(error, dict):
-                code, message = error.get("code"), error.get("message")
+        code, message = error_envelope(response)
         if not message:
             message = status_line(response, "", self.settings.api_key or None)
         if code is None or isinstance(code, int):
