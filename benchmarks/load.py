@@ -37,11 +37,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.pipeline import start_pipeline, wait_child
 from tests.tap_runner import discovered_catalog, select_streams
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(__file__).resolve().parent / ".work" / "load"
-BIN = Path(sys.executable).parent
 API_KEY = "load-key"
 STREAM = "detections"
 csv.field_size_limit(sys.maxsize)
@@ -112,13 +112,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wait_child(proc: subprocess.Popen) -> tuple[int, float]:
-    """Reap `proc` with wait4; set its returncode, return its peak RSS in KiB (ru_maxrss) and CPU seconds."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss, usage.ru_utime + usage.ru_stime
-
-
 def count_csv(folder: Path) -> tuple[int, int]:
     """Data rows and distinct uuids in the stream's CSV file(s)."""
     rows, uuids = 0, set()
@@ -187,23 +180,17 @@ def main() -> None:
         ):
             sim_cpu_before = cpu_seconds(sim.pid)
             began = time.perf_counter()
-            tap = subprocess.Popen(
-                [str(BIN / "tap-visionone"), "--config", str(tap_config), "--catalog", str(catalog_path)],
-                stdout=subprocess.PIPE,
-                stderr=tap_log,
+            tap, target = start_pipeline(
+                ["--config", str(tap_config), "--catalog", str(catalog_path)],
+                target_config,
+                tap_log=tap_log,
+                target_log=target_log,
+                state_out=state_out,
             )
-            target = subprocess.Popen(
-                [str(BIN / "target-csv-flat"), "--config", str(target_config)],
-                stdin=tap.stdout,
-                stdout=state_out,
-                stderr=target_log,
-            )
-            assert tap.stdout is not None
-            tap.stdout.close()  # the target holds the only read end: it sees EOF when the tap exits
             sampler = Sampler({"tap": tap.pid, "target": target.pid, "simulator": sim.pid})
             sampler.start()
-            tap_kib, tap_cpu = wait_child(tap)
-            target_kib, target_cpu = wait_child(target)
+            tap_cpu, tap_kib = wait_child(tap)
+            target_cpu, target_kib = wait_child(target)
             elapsed = time.perf_counter() - began
             sim_cpu = cpu_seconds(sim.pid) - sim_cpu_before
             sampler.stop()

@@ -43,11 +43,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.pipeline import BIN, start_pipeline, wait_child
+
+ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(__file__).resolve().parent / ".work" / "replay"
-BIN = Path(sys.executable).parent
 PATH = "/v3.0/search/detections"
 DAY = date(2024, 10, 1)
 API_KEY = "replay-key"
@@ -304,13 +305,6 @@ def write_inputs(base: str) -> tuple[Path, Path]:
     return config, catalog
 
 
-def wait_child(proc: subprocess.Popen) -> tuple[float, float]:
-    """Reap ``proc``; its CPU seconds (user + system) and peak RSS in MB."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024 / 1e6
-
-
 def count_records(path: Path) -> int:
     with path.open("rb") as f:
         return sum(1 for line in f if line.startswith(b'{"type":"RECORD"'))
@@ -322,7 +316,8 @@ def tap_run(config: Path, catalog: Path, out_path: Path) -> tuple[float, float, 
     with out_path.open("wb") as out, (WORK / "tap.log").open("wb") as log:
         began = time.perf_counter()
         proc = subprocess.Popen(command, stdout=out, stderr=log)
-        cpu, rss = wait_child(proc)
+        cpu, peak_kib = wait_child(proc)
+        rss = peak_kib * 1024 / 1e6
         elapsed = time.perf_counter() - began
     if proc.returncode != 0:
         tail = (WORK / "tap.log").read_text(errors="replace").strip().splitlines()[-5:]
@@ -352,21 +347,15 @@ def pipeline_run(config: Path, catalog: Path) -> tuple[float, dict[str, float], 
             (Path(folder) / "state.jsonl").open("wb") as state_out,
         ):
             began = time.perf_counter()
-            tap = subprocess.Popen(
-                [str(BIN / "tap-visionone"), "--config", str(config), "--catalog", str(catalog)],
-                stdout=subprocess.PIPE,
-                stderr=tap_log,
+            tap, target = start_pipeline(
+                ["--config", str(config), "--catalog", str(catalog)],
+                target_config,
+                tap_log=tap_log,
+                target_log=target_log,
+                state_out=state_out,
             )
-            target = subprocess.Popen(
-                [str(BIN / "target-csv-flat"), "--config", str(target_config)],
-                stdin=tap.stdout,
-                stdout=state_out,
-                stderr=target_log,
-            )
-            assert tap.stdout is not None
-            tap.stdout.close()
-            tap_cpu, _ = wait_child(tap)
-            target_cpu, _ = wait_child(target)
+            tap_cpu = wait_child(tap).cpu_s
+            target_cpu = wait_child(target).cpu_s
             elapsed = time.perf_counter() - began
         for name, proc, log in (
             ("tap-visionone", tap, tap_log.name),
