@@ -54,7 +54,8 @@ demo: install
 	  for i in $$(seq 1 100); do grep -q listening .meltano/run/simulator.log && break; sleep 0.1; done; \
 	  grep -q listening .meltano/run/simulator.log || { cat .meltano/run/simulator.log; exit 1; }; \
 	  echo "== simulator: $$(cat .meltano/run/simulator.log | head -1)"; \
-	  TAP_VISIONONE_API_KEY=sim-key $(UV) run meltano --environment=demo run --full-refresh tap-visionone target-csv && \
+	  TAP_VISIONONE_API_KEY=sim-key TAP_VISIONONE_API_URL=http://127.0.0.1:$(SIM_PORT) \
+	    $(UV) run meltano --environment=demo run --full-refresh tap-visionone target-csv && \
 	  $(UV) run python -m tests.demo_report --dir output/demo $(SIM_DATA) --from 2024-10-01 --to 2024-10-15 \
 	    --streams "$$(TAP_VISIONONE_API_KEY=sim-key $(UV) run meltano --environment=demo select tap-visionone --list 2>/dev/null \
 	      | sed -n 's/^\s*\[selected\s*\] \([a-z_]*\)\..*/\1/p' | sort -u | paste -sd,)"

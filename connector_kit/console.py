@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import typing as t
 
@@ -9,6 +10,7 @@ import click
 
 from connector_kit.errors import ConnectorError
 from connector_kit.input_files import check_input_files
+from connector_kit.logs import structured
 from connector_kit.memory import tune_allocator
 
 
@@ -27,5 +29,8 @@ def run(
         check_input_files(sys.argv[1:])
         cli()
     except (ConnectorError, *expected) as exc:
-        click.echo(f"{name}: error: {exc}", err=True)
+        if structured():  # Meltano shows it as an error, not as one more line of output
+            logging.getLogger(name).error("%s: error: %s", name, exc)
+        else:
+            click.echo(f"{name}: error: {exc}", err=True)
         sys.exit(1)

@@ -12,6 +12,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+NOTICE_AFTER = 5.0  # a wait longer than this is said, so that a quiet run is not taken for a hung one
+
 
 class RateLimiter:
     """Blocks ``acquire()`` until a request fits under every configured limit.
@@ -27,6 +29,7 @@ class RateLimiter:
         per_minute: int | None = 0,
         per_hour: int | None = 0,
         clock: Callable[[], float] = time.monotonic,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self._limits = [
             (float(span), int(limit), deque())
@@ -35,6 +38,8 @@ class RateLimiter:
         ]
         self._clock = clock
         self._lock = threading.Lock()
+        self._on_wait = on_wait
+        self._quiet_until = 0.0  # one notice per wait, however many workers wait
 
     @property
     def enabled(self) -> bool:
@@ -46,13 +51,20 @@ class RateLimiter:
             return self._try_locked(self._clock())
 
     def _try_locked(self, now: float) -> float:
-        wait = 0.0
+        wait, full = 0.0, None
         for span, limit, grants in self._limits:
             while grants and grants[0] <= now - span:
                 grants.popleft()
-            if len(grants) >= limit:
-                wait = max(wait, grants[0] + span - now)
+            if len(grants) >= limit and grants[0] + span - now > wait:
+                wait, full = grants[0] + span - now, (span, limit)
         if wait > 0:
+            if full is not None and wait > NOTICE_AFTER and now >= self._quiet_until and self._on_wait:
+                self._quiet_until = now + wait
+                per = {1.0: "second", 60.0: "minute", 3600.0: "hour"}[full[0]]
+                self._on_wait(
+                    f"waiting {wait:.0f} s: the rate limit of {full[1]} requests per {per} is used up "
+                    f"(rate_limit_per_{per})"
+                )
             return wait
         for _, _, grants in self._limits:
             grants.append(now)

@@ -10,6 +10,7 @@ from singer_sdk import Tap
 from connector_kit import console
 from connector_kit.input_files import check_catalog_streams
 from connector_kit.message_writer import BufferedMsgSpecWriter
+from connector_kit.quiet_metrics import QuietMetrics
 from connector_kit.ratelimit import RateLimiter
 from connector_kit.sdk_adapter import CheckedSettings
 from connector_kit.tls import allow_unverified
@@ -18,7 +19,7 @@ if t.TYPE_CHECKING:
     from singer_sdk import Stream
 
 
-class ConnectorTap(CheckedSettings, Tap):
+class ConnectorTap(QuietMetrics, CheckedSettings, Tap):
     """A tap whose settings are checked once (`read_settings`) before any request, whose streams share
     one `RateLimiter`, and whose catalog may only name streams it has."""
 
@@ -42,7 +43,7 @@ class ConnectorTap(CheckedSettings, Tap):
     @cached_property
     def rate_limiter(self) -> RateLimiter:
         """The one limiter every request of every stream and worker goes through."""
-        return RateLimiter(**self.run_settings.rate_limits)
+        return RateLimiter(**self.run_settings.rate_limits, on_wait=self.logger.info)
 
     @classmethod
     def stream_names(cls) -> list[str]:

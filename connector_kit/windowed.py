@@ -17,6 +17,7 @@ from connector_kit.errors import AuthError, WindowFailedError
 from connector_kit.memory import release_free_memory
 from connector_kit.ordered_fetch import Split, fetch_in_order
 from connector_kit.packed_pages import LOOSE_PAGE, EncodedPage, PackedPage, decode_record, encode_page
+from connector_kit.progress import Progress
 from connector_kit.sdk_adapter import WindowedStreamHooks, request_pages, write_state
 from connector_kit.sync_settings import duration_text
 from connector_kit.throttled import ThrottledStream
@@ -157,13 +158,13 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
             how,
             self.settings.max_workers,
         )
-        total = 0
         planned = len(windows)
+        progress = Progress(self.logger, self.name)
 
         def on_split(window: Window, parts: list[Window]) -> None:
             nonlocal planned
             planned += len(parts) - 1
-            self.logger.info(
+            self.logger.debug(
                 "%s: window %s holds more than a page: fetching it as %d windows",
                 self.name,
                 window,
@@ -178,7 +179,7 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
             fatal=(AuthError,),
             on_split=on_split,
         )
-        for number, (window, pages) in enumerate(done, start=1):
+        for window, pages in done:
             order = sorted((key, p, i) for p, page in enumerate(pages) for i, key in enumerate(page.keys))
             lines = [page.lines() for page in pages]
             del pages
@@ -186,19 +187,12 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
             for _, p, i in order:
                 yield decode_record(lines[p][i])
             count = len(order)
-            total += count
             del lines, order
             self._complete_window(context, window)
             release_free_memory()
-            self.logger.info(
-                "%s: window %s complete, %d records (%d/%d windows, %d records so far)",
-                self.name,
-                window,
-                count,
-                number,
-                planned,
-                total,
-            )
+            self.logger.debug("%s: window %s complete, %d records", self.name, window, count)
+            progress.window_done(count, planned)
+        progress.finish()
 
     def bookmark_time(self, context: Context | None) -> datetime | None:
         """The saved bookmark as a UTC datetime, whichever unit it was saved in."""

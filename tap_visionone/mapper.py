@@ -31,6 +31,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities
 
 from connector_kit import console
 from connector_kit.errors import SettingsError
+from connector_kit.quiet_metrics import QuietMetrics
 from connector_kit.sdk_adapter import CheckedSettings
 from connector_kit.settings import parse_datetime
 from connector_kit.times import format_api_time, record_time_ms
@@ -286,7 +287,7 @@ class ReceivedMessage(singer.Message):
         return self.message
 
 
-class VisionOneActionsMapper(CheckedSettings, InlineMapper):
+class VisionOneActionsMapper(QuietMetrics, CheckedSettings, InlineMapper):
     """Passes a tap-visionone stream through (union-typed fields as JSON text if asked) and adds the
     ``account_cleanup`` report at its end."""
 

@@ -111,9 +111,12 @@ def test_a_mistyped_date_reaches_the_tap_as_typed_and_fails_naming_it(tmp_path: 
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert run.returncode != 0
-    # Meltano logs the tap's stderr line and repeats it in its own summary: one distinct error
+    # Meltano logs the tap's error at error level (structured logging) and repeats the tap's raw stderr,
+    # one JSON line, in its own summary: one distinct error
     marker = "tap-visionone: error:"
-    errors = {line.split(marker, 1)[1] for line in run.stderr.splitlines() if marker in line}
+    shown = [line for line in run.stderr.splitlines() if marker in line and not line.startswith("{")]
+    assert any("[error" in line for line in shown), run.stderr[-3000:]
+    errors = {line.split(marker, 1)[1] for line in shown}
     assert len(errors) == 1, run.stderr[-3000:]
     (error,) = errors
     assert "`start_date`" in error and "2024-13-01" in error, error
