@@ -25,9 +25,22 @@ class ConnectorTap(QuietMetrics, CheckedSettings, Tap):
 
     stream_classes: t.ClassVar[tuple[type[Stream], ...]] = ()
     message_writer_class = BufferedMsgSpecWriter
+    # Settings only requests need (credentials): `--discover`, which sends none, runs without them.
+    request_settings: t.ClassVar[tuple[str, ...]] = ()
 
-    def read_settings(self, config: dict[str, t.Any]) -> t.Any:
-        """The tap's checked settings object (a `SyncSettings` subclass); raise `SettingsError`."""
+    def __init__(self, *, validate_config: bool = True, **kwargs: t.Any) -> None:
+        # The SDK builds the tap for --discover with validate_config=False (Tap.cb_discover passes
+        # cls.dynamic_catalog); a sync and --test pass True.
+        self.discovery_only = not validate_config
+        if self.discovery_only and self.request_settings:  # nor a "Config validation failed" warning
+            schema = self.config_jsonschema
+            required = [name for name in schema.get("required", []) if name not in self.request_settings]
+            self.config_jsonschema = {**schema, "required": required}  # --about keeps the class's
+        super().__init__(validate_config=validate_config, **kwargs)
+
+    def read_settings(self, config: dict[str, t.Any], *, for_requests: bool = True) -> t.Any:
+        """The tap's checked settings object (a `SyncSettings` subclass); raise `SettingsError`.
+        ``for_requests=False`` (discovery) accepts missing `request_settings`."""
         raise NotImplementedError
 
     def check_settings(self) -> None:
@@ -35,7 +48,7 @@ class ConnectorTap(QuietMetrics, CheckedSettings, Tap):
 
     @cached_property
     def run_settings(self) -> t.Any:
-        settings = self.read_settings(dict(self.config))
+        settings = self.read_settings(dict(self.config), for_requests=not self.discovery_only)
         if not settings.verify_ssl:
             allow_unverified(self.logger.warning)
         return settings
@@ -53,6 +66,8 @@ class ConnectorTap(QuietMetrics, CheckedSettings, Tap):
         return [stream_class(tap=self) for stream_class in self.stream_classes]
 
     def sync_all(self) -> None:
+        if self.discovery_only:  # built without the request settings' checks, then asked to sync
+            self.read_settings(dict(self.config))
         check_catalog_streams(self.input_catalog, self.stream_names(), self.name)
         super().sync_all()
 

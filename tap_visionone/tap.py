@@ -39,9 +39,12 @@ class RunSettings(SyncSettings):
     fail_on_forbidden: bool = False
 
 
-def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
-    """Check every setting that JSON Schema cannot, with one message naming the setting."""
-    if not str(config.get("api_key") or "").strip():
+def read_run_settings(config: dict, now: datetime | None = None, *, need_key: bool = True) -> RunSettings:
+    """Check every setting that JSON Schema cannot, with one message naming the setting.
+
+    ``need_key=False`` (discovery, which sends no request) accepts a missing ``api_key``.
+    """
+    if need_key and not str(config.get("api_key") or "").strip():
         raise SettingsError(
             "Missing setting `api_key`: set it in the config or as TAP_VISIONONE_API_KEY "
             "(a Vision One API key whose role may view the APIs of the selected streams)."
@@ -123,6 +126,8 @@ def stream_options_schema() -> dict[str, t.Any]:
 class TapVisionOne(ConnectorTap):
     """Singer tap for Trend Vision One (API v3.0)."""
 
+    request_settings = ("api_key",)
+
     name = "tap-visionone"
     package_name = "tap-visionone"
     stream_classes = STREAMS
@@ -191,8 +196,8 @@ class TapVisionOne(ConnectorTap):
         ),
     ).to_dict()
 
-    def read_settings(self, config: dict[str, t.Any]) -> RunSettings:
-        return read_run_settings(config)
+    def read_settings(self, config: dict[str, t.Any], *, for_requests: bool = True) -> RunSettings:
+        return read_run_settings(config, need_key=for_requests)
 
     @cached_property
     def forbidden_streams(self) -> dict[str, str]:

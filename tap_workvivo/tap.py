@@ -27,6 +27,7 @@ SYNC_DEFAULTS = SyncDefaults(
     max_window=timedelta(hours=24),
     end_date_whole_day=True,
 )
+CREDENTIALS = ("workvivo_id", "api_token")  # what only requests need: --discover runs without them
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,22 @@ def resolve_base_url(text: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
-def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
-    """Check every setting, with one message naming the setting, before any request is sent."""
+def read_run_settings(
+    config: dict, now: datetime | None = None, *, need_credentials: bool = True
+) -> RunSettings:
+    """Check every setting, with one message naming the setting, before any request is sent.
+
+    ``need_credentials=False`` (discovery, which sends no request) accepts a missing ``workvivo_id`` and
+    ``api_token``.
+    """
     workvivo_id = str(config.get("workvivo_id") or "").strip()
-    if not workvivo_id:
+    if need_credentials and not workvivo_id:
         raise SettingsError(
             "Missing setting `workvivo_id`: set it in the config or as TAP_WORKVIVO_WORKVIVO_ID "
             "(your organisation's Workvivo ID)."
         )
     api_token = str(config.get("api_token") or "").strip()
-    if not api_token:
+    if need_credentials and not api_token:
         raise SettingsError(
             "Missing setting `api_token`: set it in the config or as TAP_WORKVIVO_API_TOKEN "
             "(a Workvivo API bearer token)."
@@ -68,6 +75,8 @@ def read_run_settings(config: dict, now: datetime | None = None) -> RunSettings:
 
 class TapWorkvivo(ConnectorTap):
     """Singer tap for the Workvivo SIEM API."""
+
+    request_settings = CREDENTIALS
 
     name = "tap-workvivo"
     package_name = "tap-workvivo"
@@ -104,8 +113,8 @@ class TapWorkvivo(ConnectorTap):
         ),
     ).to_dict()
 
-    def read_settings(self, config: dict[str, t.Any]) -> RunSettings:
-        return read_run_settings(config)
+    def read_settings(self, config: dict[str, t.Any], *, for_requests: bool = True) -> RunSettings:
+        return read_run_settings(config, need_credentials=for_requests)
 
 
 main = TapWorkvivo.main

@@ -74,8 +74,8 @@ def _common_options(action: Action) -> list[click.Option]:
         click.Option(
             ["--dry-run", "dry_run"],
             is_flag=True,
-            help="Print the requests that would be sent (method, path, headers without the key, body) "
-            "and send nothing; needs no API key.",
+            help="Print every request that would be sent (host, method, path, query, headers with the "
+            "key as Bearer ***, body) and send nothing; needs no API key.",
         ),
         click.Option(
             ["--output", "-o", "output"],

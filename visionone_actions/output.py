@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
+import textwrap
 from typing import Any
 
 from visionone_actions.runner import DryRun, Outcome
 
-MAX_CELL = 60
+DEFAULT_WIDTH = 100  # when stdout is not a terminal and COLUMNS is unset
+MIN_COLUMN = 12  # a wrapped column is never narrower (nor narrower than its header)
+GAP = "  "
 
 
 def as_json(action: str, result: list[Outcome] | DryRun, item_count: int) -> dict[str, Any]:
@@ -32,11 +36,18 @@ def render(action: str, result: list[Outcome] | DryRun, item_count: int, fmt: st
             parts.append(f"\n{request['method']} {request['path']}")
             if request.get("host"):
                 parts.append(f"host: {request['host']}")
-            for name in ("params", "headers", "form", "files"):
+            for name, label in (
+                ("params", "query"),
+                ("headers", "headers"),
+                ("form", "form"),
+                ("files", "files"),
+            ):
                 if request.get(name):
-                    parts.append(f"{name}: {json.dumps(request[name], ensure_ascii=False)}")
+                    parts.append(f"{label}: {json.dumps(request[name], ensure_ascii=False)}")
             if "body" in request:
                 parts.append(json.dumps(request["body"], indent=2, ensure_ascii=False))
+            if request.get("note"):
+                parts.append(f"note: {request['note']}")
         return "\n".join(parts)
     return _outcome_tables(action, result, data)
 
@@ -78,21 +89,82 @@ def _outcome_tables(action: str, outcomes: list[Outcome], data: dict[str, Any]) 
 
 
 def _cell(value: Any) -> str:
+    """A value as one line of text (whitespace collapsed), whole: the table wraps it, never cuts it."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
+    return " ".join(text.split())
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    """Rows as aligned columns (every key that has a value somewhere, in first-seen order)."""
+def terminal_width() -> int:
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
+def table(rows: list[dict[str, Any]], width: int | None = None) -> str:
+    """Rows as aligned columns (every key that has a value somewhere, in first-seen order), fitted to
+    ``width`` (default: the terminal's): long cells wrap at word boundaries, continuing on the next lines
+    under the same column, so an error message is read whole."""
     headers: list[str] = []
     for row in rows:
         for key, value in row.items():
             if key not in headers and value is not None:
                 headers.append(key)
     cells = [[("" if row.get(h) is None else _cell(row.get(h))) for h in headers] for row in rows]
-    widths = [max([len(h)] + [len(line[i]) for line in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
+    natural = [max([len(h)] + [len(line[i]) for line in cells]) for i, h in enumerate(headers)]
+    words = [
+        max([len(h)] + [len(w) for line in cells for w in line[i].split()]) for i, h in enumerate(headers)
+    ]
+    widths = _fit(headers, natural, words, terminal_width() if width is None else width)
+    lines = [GAP.join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append(GAP.join("-" * w for w in widths))
+    for line in cells:
+        wrapped = [_wrap(text, w) for text, w in zip(line, widths, strict=True)]
+        for n in range(max(len(parts) for parts in wrapped)):
+            pieces = [
+                (parts[n] if n < len(parts) else "").ljust(w)
+                for parts, w in zip(wrapped, widths, strict=True)
+            ]
+            lines.append(GAP.join(pieces).rstrip())
     return "\n".join(lines)
+
+
+def _fit(headers: list[str], natural: list[int], words: list[int], width: int) -> list[int]:
+    """Column widths within ``width``: every column at least its header (and `MIN_COLUMN`, when it has
+    that much), then, where they fit, wide enough for its longest word, so lines break between words;
+    what is left goes to the narrowest columns first. A terminal too narrow for the floors is
+    overflowed rather than every column shredded."""
+    room = width - len(GAP) * (len(natural) - 1)
+    if sum(natural) <= room:
+        return natural
+    floors = [min(n, max(len(h), MIN_COLUMN)) for n, h in zip(natural, headers, strict=True)]
+    whole_words = [max(f, min(n, w)) for f, n, w in zip(floors, natural, words, strict=True)]
+    if sum(whole_words) <= room:
+        return _fill(whole_words, natural, room)
+    return _fill(floors, whole_words, room)
+
+
+def _fill(low: list[int], high: list[int], room: int) -> list[int]:
+    """Widths from ``low`` towards ``high`` summing to at most ``room``, the narrowest grown first."""
+    if sum(low) >= room:
+        return low
+
+    def total(level: int) -> int:
+        return sum(min(h, max(lo, level)) for lo, h in zip(low, high, strict=True))
+
+    bottom, top = 0, max(high)  # the highest level whose widths still fit
+    while bottom < top:
+        middle = (bottom + top + 1) // 2
+        bottom, top = (middle, top) if total(middle) <= room else (bottom, middle - 1)
+    widths = [min(h, max(lo, bottom)) for lo, h in zip(low, high, strict=True)]
+    spare = room - sum(widths)
+    for i, h in enumerate(high):
+        if spare and widths[i] < h:
+            widths[i] += 1
+            spare -= 1
+    return widths
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width``, broken between words; a word longer than a line (a URL, a
+    hash) is split, not cut."""
+    if len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]

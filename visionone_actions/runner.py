@@ -26,6 +26,7 @@ from visionone_actions.settings import Settings
 from visionone_actions.table import Action, Kind
 
 APP_NAME = "visionone-actions"
+REDACTED = "Bearer ***"  # the Authorization header as a dry run shows it
 DONE = {"succeeded", "failed", "rejected", "canceled"}
 _REQUEST_ERRORS = {
     name
@@ -215,15 +216,23 @@ class Runner:
         return client
 
     def _capture(self, class_: Any, uri: Any, method: Any = None, **kwargs: Any) -> Any:
-        path = uri.value if isinstance(uri, Enum) else str(uri)
+        """Record the request pytmv1 would send (prepared by pytmv1 itself, so its headers are the ones
+        sent), with the key redacted, and stop it."""
+        from pytmv1.model.enum import HttpMethod, Status
+        from pytmv1.model.response import SandboxSubmissionStatusResp
+
+        uri = uri.value if isinstance(uri, Enum) else str(uri)
+        prepared = self.client._core._prepare(uri, method or HttpMethod.GET, **dict(kwargs))
+        headers = {name: str(value) for name, value in prepared.headers.items()}
+        if "Authorization" in headers:
+            headers["Authorization"] = REDACTED
         request: dict[str, Any] = {
-            "method": method.value if isinstance(method, Enum) else (method or "GET"),
-            "path": "/v3.0" + path,
+            "host": self.settings.base_url,
+            "method": prepared.method,
+            "path": "/v3.0" + uri,
+            "params": dump(dict(kwargs.get("params") or {})),
+            "headers": headers,
         }
-        if kwargs.get("params"):
-            request["params"] = dump({k: v for k, v in kwargs["params"].items()})
-        if kwargs.get("headers"):
-            request["headers"] = dict(kwargs["headers"])
         if "json" in kwargs:
             request["body"] = dump(kwargs["json"])
         if kwargs.get("data"):
@@ -234,6 +243,11 @@ class Runner:
                 for part, (name, content, content_type) in kwargs["files"].items()
             }
         self.captured.requests.append(request)
+        if class_ is SandboxSubmissionStatusResp and self.action.call != "sandbox.get_submission_status":
+            # pytmv1 polls the submission before it reads the result (--poll): answer "done", so that
+            # the result's request is shown too
+            request["note"] = "repeated every 2 s while the submission is queued or running (--poll)"
+            return SandboxSubmissionStatusResp.model_construct(status=Status.SUCCEEDED)
         raise _Stop
 
     def _call(self, path: str) -> Callable[..., Any]:
@@ -357,10 +371,10 @@ class Runner:
 
     def _etag(self, kwargs: dict[str, Any], outcome: Outcome) -> str | None:
         """The resource's current ETag, for an update given without --if-match."""
-        if self.dry_run:
-            return "<current ETag, fetched when run>"
         target = kwargs.get("alert_id") or kwargs.get("key_id")
         result = self._invoke(self.action.etag_call or "", target)
+        if self.dry_run:  # the GET above was recorded, not sent
+            return "<current ETag, fetched when run>"
         if self._failed(result, outcome):
             return None
         return result.response.etag

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.simulator import Simulator
-from tests.tap_runner import parse_messages, run_tap, tap_command
+from tests.tap_runner import BIN, parse_messages, run_tap, tap_command
 
 START, END = "2024-10-01T00:00:00Z", "2024-10-04T00:00:00Z"
 # backoff from 1 ms: the retry tests are not about the wait
@@ -242,3 +242,38 @@ def test_a_429_without_retry_after_waits_out_the_rate_window(
         ids = {json.loads(line)["record"]["uuid"] for line in capfd.readouterr().out.splitlines()
                if '"RECORD"' in line}  # fmt: skip
         assert ids == sim.detection_ids("2024-10-01", "2024-10-02")
+
+
+def run_console_script(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``tap-visionone ARGS`` with no TAP_VISIONONE_* variable, in an empty folder (no .env)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_VISIONONE_")}
+    return subprocess.run(
+        [str(BIN / "tap-visionone"), *args],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_discover_needs_no_key_but_a_sync_does(tmp_path: Path) -> None:
+    """Discovery sends no request, so it runs without `api_key` (and warns about nothing); a sync without
+    it stops with one line naming the setting; --about still lists it as required and secret."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"api_url": "http://127.0.0.1:9"}))
+    discover = run_console_script(tmp_path, "--config", str(config), "--discover")
+    assert discover.returncode == 0, discover.stderr
+    assert "detections" in {s["tap_stream_id"] for s in json.loads(discover.stdout)["streams"]}
+    assert "WARNING" not in discover.stderr and "api_key" not in discover.stderr, discover.stderr
+    sync = run_console_script(tmp_path, "--config", str(config))
+    assert sync.returncode == 1 and sync.stdout == ""
+    assert_one_line_error(sync.stderr, "Missing setting `api_key`", "TAP_VISIONONE_API_KEY")
+    about = json.loads(run_console_script(tmp_path, "--about", "--format", "json").stdout)["settings"]
+    assert "api_key" in about["required"] and about["properties"]["api_key"]["secret"] is True
+
+
+def test_a_tap_built_for_discovery_checks_the_key_before_it_syncs() -> None:
+    from connector_kit.errors import SettingsError
+    from tap_visionone.tap import TapVisionOne
+
+    tap = TapVisionOne(config={"api_url": "http://127.0.0.1:9"}, validate_config=False)
+    assert tap.catalog_dict["streams"]
+    with pytest.raises(SettingsError, match="Missing setting `api_key`"):
+        tap.sync_all()

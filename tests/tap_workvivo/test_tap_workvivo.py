@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.simulator import Simulator
-from tests.tap_runner import ALL, TapRun, run_tap
+from tests.tap_runner import ALL, BIN, TapRun, run_tap
 
 TOKEN, ORG = "wv-token-7f3a9c", "org-4242"
 
@@ -147,3 +150,41 @@ def test_a_very_busy_hour_is_split_among_the_workers(tmp_path: Path) -> None:
         math.ceil(n / 250) for n in Counter(int(e["created_at_timestamp"]) // 3600 for e in served).values()
     )
     assert sum(windows.values()) <= 1.2 * pages + 1, (sum(windows.values()), pages)
+
+
+def run_console_script(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``tap-workvivo ARGS`` with no TAP_WORKVIVO_* variable, in an empty folder (no .env)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_WORKVIVO_")}
+    return subprocess.run(
+        [str(BIN / "tap-workvivo"), *args],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_discover_needs_no_credentials_but_a_sync_does(tmp_path: Path) -> None:
+    """Discovery sends no request, so it runs without `api_token` and `workvivo_id` (and warns about
+    nothing); a sync without the token stops with one line naming it; --about still lists both."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"api_url": "http://127.0.0.1:9"}))
+    discover = run_console_script(tmp_path, "--config", str(config), "--discover")
+    assert discover.returncode == 0, discover.stderr
+    assert [s["tap_stream_id"] for s in json.loads(discover.stdout)["streams"]] == ["siem_events"]
+    assert "WARNING" not in discover.stderr and "api_token" not in discover.stderr, discover.stderr
+    config.write_text(json.dumps({"api_url": "http://127.0.0.1:9", "workvivo_id": ORG}))
+    sync = run_console_script(tmp_path, "--config", str(config))
+    assert sync.returncode == 1 and sync.stdout == ""
+    errors = [line for line in sync.stderr.splitlines() if line.startswith("tap-workvivo: error:")]
+    assert len(errors) == 1 and "Missing setting `api_token`" in errors[0], sync.stderr
+    about = json.loads(run_console_script(tmp_path, "--about", "--format", "json").stdout)["settings"]
+    assert {"workvivo_id", "api_token"} <= set(about["required"])
+    assert about["properties"]["api_token"]["secret"] is True
+
+
+def test_a_tap_built_for_discovery_checks_the_credentials_before_it_syncs() -> None:
+    from connector_kit.errors import SettingsError
+    from tap_workvivo.tap import TapWorkvivo
+
+    tap = TapWorkvivo(config={"api_url": "http://127.0.0.1:9"}, validate_config=False)
+    assert tap.catalog_dict["streams"]
+    with pytest.raises(SettingsError, match="Missing setting `workvivo_id`"):
+        tap.sync_all()

@@ -554,6 +554,75 @@ def test_subcommand_details(runs: dict[str, Run], sim: Simulator, work: Path) ->
     assert {item["fileType"] for item in listed["items"]} == {"bash"}
 
 
+def _sent_as_shown(shown: dict[str, Any], sent: dict[str, Any]) -> bool:
+    """Whether the simulator received the request a dry run showed: same query, body and headers (but the
+    key, which the dry run redacts, what depends on the bytes: lengths, a multipart boundary, and an ETag
+    only fetched when run)."""
+    if {k: str(v) for k, v in shown["params"].items()} != sent["query"]:
+        return False
+    if "body" in shown and shown["body"] != sent["body"]:
+        return False
+    for name, value in shown["headers"].items():
+        if name in ("Authorization", "Content-Length") or value.startswith("multipart/") or "<" in value:
+            continue
+        if sent["headers"].get(name) != value:
+            return False
+    return True
+
+
+def test_dry_run_shows_every_request_as_it_is_sent(
+    runs: dict[str, Run], sim: Simulator, tmp_path: Path
+) -> None:
+    """Each subcommand's --dry-run shows the requests its real run (test_subcommand) sent: host, method,
+    path, query, headers with the key as `Bearer ***`, and body; an id only a look-up finds is shown as
+    ``<id of ...>``."""
+    context = runs["_context"]  # type: ignore[index]
+    for name, (args, method, template) in CASES.items():
+        (tmp_path / name).mkdir()
+        dry = run_main(sim, tmp_path / name, name, *args(context), "--dry-run")
+        assert dry.returncode == 0, f"{name}: {dry.stderr}"
+        shown = dry.data["requests"]
+        path = _expected_path(template, context)
+        assert any(r["method"] == method and (r["path"] == path or "<id of " in r["path"]) for r in shown), (
+            name
+        )
+        for request in shown:
+            assert request["host"] == sim.base_url and isinstance(request["params"], dict), (name, request)
+            assert request["headers"]["Authorization"] == "Bearer ***", (name, request)
+            if "<" in request["path"]:
+                continue
+            sent = [
+                r for r in sim.requests if (r["method"], r["path"]) == (request["method"], request["path"])
+            ]
+            assert any(_sent_as_shown(request, r) for r in sent), (name, request, sent[-1:])
+
+
+def test_dry_run_table_shows_host_query_headers_and_body(tmp_path: Path) -> None:
+    listed = run_main(
+        None, tmp_path, "get-alert-list", *WINDOW, "--dry-run", "-o", "table"
+    )  # a key is set: it is redacted, not left out
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[:4] == [
+        "get-alert-list: dry run, 1 item(s), nothing sent",
+        "",
+        "GET /v3.0/workbench/alerts",
+        "host: https://api.xdr.trendmicro.com",
+    ]
+    assert lines[4].startswith('query: {"startDateTime": "2024-10-01T00:00:00Z"')
+    assert lines[5].startswith('headers: {"Authorization": "Bearer ***", "User-Agent": "visionone-actions-')
+    isolate = run_main(
+        None, tmp_path, "isolate-endpoint", "--endpoint-name", "client1", "--dry-run", "-o", "table"
+    )
+    assert isolate.returncode == 0, isolate.stderr
+    assert (
+        "POST /v3.0/response/endpoints/isolate\nhost: https://api.xdr.trendmicro.com\nheaders: "
+        in isolate.stdout
+    )
+    assert '"Content-Type": "application/json"' in isolate.stdout
+    assert isolate.stdout.rstrip().endswith('[\n  {\n    "endpointName": "client1"\n  }\n]')
+
+
 # -- behaviours ----------------------------------------------------------------------------------------------
 
 
@@ -723,7 +792,18 @@ def test_wait_reports_a_task_that_failed(sim: Simulator, tmp_path: Path, seeded:
     assert result["error"]["code"] == "TaskFailed"
 
 
-def test_multi_status_with_a_failed_item(sim: Simulator, tmp_path: Path, seeded: dict[str, Any]) -> None:
+def column_text(table: str, header: str) -> str:
+    """The words of one column of a `-o table` table, its wrapped lines joined."""
+    lines = table.splitlines()
+    start = lines[0].index(header)
+    after = lines[0][start + len(header) :]
+    end = start + len(header) + (len(after) - len(after.lstrip()) if after.strip() else 10**6)
+    return " ".join(" ".join(line[start:end] for line in lines[2:]).split())
+
+
+def test_multi_status_with_a_failed_item(
+    sim: Simulator, tmp_path: Path, seeded: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     good = seeded["endpoints"][11]["endpointName"]
     items = json.dumps([{"endpoint_name": good}, {"endpoint_name": "no-such-host-207"}])
     run = run_cli(sim, tmp_path, "isolate-endpoint", "--endpoint-identifiers", items, "--yes")
@@ -738,6 +818,14 @@ def test_multi_status_with_a_failed_item(sim: Simulator, tmp_path: Path, seeded:
     )
     assert table.returncode == 1
     assert "FAILED" in table.stdout and "1 succeeded, 1 failed" in table.stdout
+    # the error message is wrapped to the terminal's width (COLUMNS here), whole
+    monkeypatch.setenv("COLUMNS", "72")
+    narrow = run_main(
+        sim, tmp_path, "isolate-endpoint", "--endpoint-identifiers", items, "--yes", "-o", "table"
+    ).stdout.split("\nisolate-endpoint: ")[0]
+    assert max(len(line) for line in narrow.splitlines()) <= 72, narrow
+    message = " ".join(second["error"]["message"].split())
+    assert column_text(narrow, "error") == f"{second['error']['code']} {message}", narrow
 
 
 def test_wrong_key_is_one_line_without_the_key(
