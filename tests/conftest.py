@@ -67,6 +67,7 @@ SLOW_FIRST = (
     "tests/target_csv_flat/test_target_crash.py",
     "tests/tap_visionone/test_tap_streams.py",
     "tests/project/test_meltano_project.py",
+    "tests/project/test_readme_commands.py",
     "tests/tap_workvivo/test_tap_workvivo.py",
     "tests/visionone_actions/test_actions_cli.py",
     "tests/tap_visionone/test_full_table_versions.py",
