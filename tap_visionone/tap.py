@@ -46,7 +46,8 @@ def read_run_settings(config: dict, now: datetime | None = None, *, need_key: bo
     """
     if need_key and not str(config.get("api_key") or "").strip():
         raise SettingsError(
-            "Missing setting `api_key`: set it in the config or as TAP_VISIONONE_API_KEY "
+            "Missing setting `api_key`: set it in the config file, or as TAP_VISIONONE_API_KEY with "
+            "`--config ENV` (Meltano passes it) "
             "(a Vision One API key whose role may view the APIs of the selected streams)."
         )
     common = read_sync_settings(config, base_url=resolve_base_url(config), defaults=SYNC_DEFAULTS, now=now)

@@ -59,13 +59,15 @@ def read_run_settings(
     workvivo_id = str(config.get("workvivo_id") or "").strip()
     if need_credentials and not workvivo_id:
         raise SettingsError(
-            "Missing setting `workvivo_id`: set it in the config or as TAP_WORKVIVO_WORKVIVO_ID "
+            "Missing setting `workvivo_id`: set it in the config file, or as TAP_WORKVIVO_WORKVIVO_ID "
+            "with `--config ENV` (Meltano passes it) "
             "(your organisation's Workvivo ID)."
         )
     api_token = str(config.get("api_token") or "").strip()
     if need_credentials and not api_token:
         raise SettingsError(
-            "Missing setting `api_token`: set it in the config or as TAP_WORKVIVO_API_TOKEN "
+            "Missing setting `api_token`: set it in the config file, or as TAP_WORKVIVO_API_TOKEN "
+            "with `--config ENV` (Meltano passes it) "
             "(a Workvivo API bearer token)."
         )
     base_url = resolve_base_url(str(config.get("api_url") or DEFAULT_API_URL))
