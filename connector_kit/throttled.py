@@ -171,12 +171,15 @@ class ThrottledStream(RESTStream):
         budget = f" (for up to {policy.retry_for:g} s)"
         if policy.max_tries > 0:
             budget = f"/{policy.max_tries - 1}"
+        response = getattr(exception, "response", None)
+        asked = response is not None and bool(getattr(response, "headers", {}).get("Retry-After"))
         self.logger.warning(
-            "%s: %s%s; retry %d%s in %.1f s",
+            "%s: %s%s; retry %d%s in %.1f s%s",
             self.name,
             explain_exception(exception, self.settings.request_timeout),
             where,
             details.get("tries", 0),
             budget,
             details.get("wait") or 0.0,
+            ", as the API asked (Retry-After)" if asked else "",
         )

@@ -176,6 +176,7 @@ def test_fault_completes_or_stops_cleanly(fault: Fault, tmp_path: Path, figures)
                     if request["status"] == 429
                 ]
                 assert len(after_429) == 4 and min(after_429) >= 0.95, after_429
+                assert run.stderr.count("as the API asked (Retry-After)") == 4, run.stderr[-3000:]
                 figure["min_wait_after_429_s"] = round(min(after_429), 2)
             figures.record("faults", outcome="completed", emitted=len(ids), missing=0, **figure)
             return
