@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.pipeline import start_pipeline, wait_child
+from benchmarks.pipeline import start_pipeline, started, wait_child
 from tests.tap_runner import discovered_catalog, select_streams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,15 +94,12 @@ def start_simulator(scale: int, days: int, seed: int, log: Path) -> tuple[subpro
         stdout=out,
         stderr=subprocess.STDOUT,
     )
-    for _ in range(300):
+
+    def address() -> str | None:
         text = log.read_text()
-        if "listening on " in text:
-            return proc, text.split("listening on ", 1)[1].split()[0]
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    proc.kill()
-    sys.exit(f"the simulator did not start:\n{log.read_text()}")
+        return text.split("listening on ", 1)[1].split()[0] if "listening on " in text else None
+
+    return proc, started(proc, address, "the simulator", log, seconds=30)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import typing as t
 from pathlib import Path
 
@@ -38,3 +39,18 @@ def start_pipeline(
     assert tap.stdout is not None
     tap.stdout.close()  # the target holds the only read end: it sees EOF when the tap exits
     return tap, target
+
+
+def started(
+    proc: subprocess.Popen, address: t.Callable[[], str | None], what: str, log: Path, seconds: float
+) -> str:
+    """Wait until a server started as ``proc`` tells its ``address`` (None while not yet); exit with its
+    log when it dies or takes longer than ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = address()
+        if found:
+            return found
+        time.sleep(0.1)
+    proc.kill()
+    sys.exit(f"{what} did not start:\n{log.read_text()}")

@@ -45,7 +45,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.pipeline import BIN, start_pipeline, wait_child
+from benchmarks.pipeline import BIN, start_pipeline, started, wait_child
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(__file__).resolve().parent / ".work" / "replay"
@@ -213,14 +213,11 @@ def start_server(records_path: Path) -> tuple[subprocess.Popen, str]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    for _ in range(1200):
-        if ready.exists() and ready.read_text():
-            return proc, ready.read_text()
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    proc.kill()
-    sys.exit(f"the replay server did not start:\n{(WORK / 'server.log').read_text()}")
+
+    def address() -> str | None:
+        return ready.read_text() if ready.exists() else None
+
+    return proc, started(proc, address, "the replay server", WORK / "server.log", seconds=120)
 
 
 def server_stats(base: str) -> dict:
