@@ -25,8 +25,9 @@ pinned SDK no longer has one of them with the parameters used here. Why each one
 - ``Stream._stream_version`` and ``Stream._write_activate_version_message``: full-table streams send
   ``ACTIVATE_VERSION`` after their last record (the SDK only sends it before the first, which makes a
   target drop the old rows before the new ones have arrived).
-- ``PluginBase._validate_config``: a plugin's own setting checks run before JSON Schema's, so a bad
-  setting is one line naming it instead of the SDK's schema dump, and before any request.
+- ``PluginBase._validate_config`` (and ``_config``): a plugin's own setting checks run before JSON
+  Schema's, so a bad setting is one line naming it instead of the SDK's schema dump, and before any
+  request; a number given as text (an environment variable) is then stored as the number it is.
 - ``Sink._validate_and_parse``, ``Sink._singer_validate_message``, ``Sink._validator``,
   ``Sink._key_properties``, ``Sink._total_records_read``: target-csv-flat handles an invalid record
   by its ``on_invalid_record`` setting (fail with one line, skip, quarantine) instead of a traceback.
@@ -67,6 +68,7 @@ PRIVATE_MEMBERS: tuple[tuple[type, str, tuple[str, ...] | None], ...] = (
     (Stream, "_generate_record_messages", ("self", "record")),
     (Stream, "_write_activate_version_message", ("self", "full_table_version")),
     (PluginBase, "_validate_config", ("self", "raise_errors")),
+    (PluginBase, "_config", None),
     (Sink, "_validate_and_parse", ("self", "record")),
     (Sink, "_singer_validate_message", ("self", "record")),
     (Sink, "_parse_timestamps_in_record", ("self", "record", "schema", "treatment")),
@@ -198,6 +200,22 @@ def activate_version(stream: Stream, version: int) -> None:
 # -- taps, mappers, targets: settings ------------------------------------------------------------
 
 
+def _numbers_from_text(config: dict[str, t.Any], schema: dict[str, t.Any]) -> None:
+    """A numeric setting given as text (an environment variable, Meltano's ``kind: string``) becomes its
+    number, as `check_settings` already read it, so JSON Schema does not refuse ``'300'``."""
+    for name, declared in (schema.get("properties") or {}).items():
+        value = config.get(name)
+        types = declared.get("type") if isinstance(declared, dict) else None
+        types = [types] if isinstance(types, str) else types or []
+        if not isinstance(value, str) or "string" in types or not {"integer", "number"} & set(types):
+            continue
+        try:
+            number = float(value.strip())
+        except ValueError:
+            continue  # JSON Schema names it
+        config[name] = int(number) if "integer" in types and number.is_integer() else number
+
+
 class CheckedSettings(PluginBase):
     """A plugin whose `check_settings` runs before the SDK's JSON Schema validation.
 
@@ -210,6 +228,7 @@ class CheckedSettings(PluginBase):
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         self.check_settings()
+        _numbers_from_text(self._config, self.config_jsonschema)
         errors = super()._validate_config(raise_errors=False)
         if errors and raise_errors:
             raise SettingsError(f"Invalid settings: {errors[0]}")

@@ -139,3 +139,15 @@ def test_a_bare_end_date_covers_its_day_where_the_tap_says_so() -> None:
         for defaults in (whole_day, BASE)
     ]
     assert ends == [datetime(2024, 10, 3, tzinfo=UTC), datetime(2024, 10, 2, tzinfo=UTC)]
+
+
+def test_numbers_given_as_text_pass_json_schema_as_numbers() -> None:
+    """Meltano passes a `kind: string` setting, e.g. from TAP_VISIONONE_RATE_LIMIT_PER_MINUTE, as text."""
+    from tap_visionone.tap import TapVisionOne
+
+    tap = TapVisionOne(config={"api_key": "k", "rate_limit_per_minute": "300", "max_workers": " 2 "})
+    assert tap.run_settings.rate_limits["per_minute"] == 300
+    assert tap.run_settings.max_workers == 2
+    assert tap.config["rate_limit_per_minute"] == 300
+    with pytest.raises(SettingsError, match="`max_workers`"):
+        TapVisionOne(config={"api_key": "k", "max_workers": "2.5"})
