@@ -1,0 +1,191 @@
+"""Dagster definitions: one `meltano run tap-visionone target-csv` per (tenant, day) partition.
+
+Load with ``dagster dev -m orchestrate.definitions``; the tenants come from the file named by
+``VISIONONE_TENANTS_FILE`` (default ``tenants.yml`` at the repository root, see :mod:`orchestrate.tenants`),
+the first day from ``VISIONONE_FIRST_DAY`` (default 2024-01-01). Tests build their own with
+:func:`build_definitions`.
+"""
+
+# no `from __future__ import annotations`: Dagster reads the annotations of the asset at run time
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from orchestrate.tenants import Tenant, load_tenants
+
+ROOT = Path(__file__).resolve().parents[1]
+MELTANO = Path(sys.executable).parent / "meltano"
+PIPELINE = ("tap-visionone", "target-csv")
+# Inherited settings that must never reach a tenant's run: each run gets exactly its own tenant's values.
+SCRUBBED = ("TAP_VISIONONE_API_KEY", "TAP_VISIONONE_API_URL", "TAP_VISIONONE_REGION",
+            "TAP_VISIONONE_START_DATE", "TAP_VISIONONE_END_DATE", "TAP_VISIONONE__SELECT",
+            "TARGET_CSV_OUTPUT_PATH")  # fmt: skip
+TENANT_TAG = "dagster/partition/tenant"  # Dagster tags every partitioned run with its dimension values
+# also set by the hourly schedule (Dagster 1.13 calls its own dagster/partition/... keys non-compliant)
+SCHEDULE_TENANT_TAG = "visionone/tenant"
+
+
+class MeltanoProject(dg.ConfigurableResource):
+    """Where and how `meltano run` is started."""
+
+    project_dir: str = str(ROOT)
+    output_root: str = "output/tenants"  # relative to project_dir; one folder per tenant and day below it
+    database_uri: str | None = None  # MELTANO_DATABASE_URI (default: the project's .meltano/meltano.db)
+    state_backend_uri: str | None = None  # MELTANO_STATE_BACKEND_URI, e.g. file:///srv/state, s3://b/p
+    environment: str | None = None  # meltano --environment
+    timeout_seconds: int = 6 * 3600
+
+    def output_dir(self, tenant: str, day: str) -> Path:
+        return Path(self.project_dir, self.output_root, tenant, day)
+
+
+def state_id_suffix(tenant: str, day: str) -> str:
+    return f"{tenant}-{day}"
+
+
+def run_env(
+    tenant: Tenant, day: date, project: MeltanoProject, now: datetime | None = None
+) -> dict[str, str]:
+    """The environment of one partition's `meltano run`: only this tenant's key, URL and day."""
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+    env["TAP_VISIONONE_API_KEY"] = tenant.api_key()
+    if tenant.api_url:
+        env["TAP_VISIONONE_API_URL"] = tenant.api_url
+    if tenant.region:
+        env["TAP_VISIONONE_REGION"] = tenant.region
+    env["TAP_VISIONONE_START_DATE"] = day.isoformat()
+    end = day + timedelta(days=1)
+    now = now or datetime.now(UTC)
+    if datetime(end.year, end.month, end.day, tzinfo=UTC) <= now:
+        env["TAP_VISIONONE_END_DATE"] = end.isoformat()
+    # else: today, still open; the tap stops at now minus `lag`, the next hourly run goes on from there
+    env["TAP_VISIONONE_RATE_LIMIT_PER_MINUTE"] = str(tenant.rate_limit_per_run())
+    if tenant.select:
+        env["TAP_VISIONONE__SELECT"] = json.dumps(list(tenant.select))
+    env["TARGET_CSV_OUTPUT_PATH"] = str(project.output_dir(tenant.name, day.isoformat()))
+    if project.database_uri:
+        env["MELTANO_DATABASE_URI"] = project.database_uri
+    if project.state_backend_uri:
+        env["MELTANO_STATE_BACKEND_URI"] = project.state_backend_uri
+    return env
+
+
+def meltano_command(tenant: str, day: str, project: MeltanoProject) -> list[str]:
+    environment = [f"--environment={project.environment}"] if project.environment else []
+    return [str(MELTANO), *environment, "run", f"--state-id-suffix={state_id_suffix(tenant, day)}", *PIPELINE]
+
+
+def csv_rows(folder: Path) -> dict[str, int]:
+    """Data rows (header excluded) per CSV file of `folder`, by file stem."""
+    counts: dict[str, int] = {}
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            counts[path.stem] = max(0, sum(1 for _ in csv.reader(handle)) - 1)
+    return counts
+
+
+def tenant_concurrency_limits(tenants: list[Tenant]) -> list[dict]:
+    """`run_coordinator` tag_concurrency_limits for dagster.yaml: at most max_concurrent_runs per tenant."""
+    return [{"key": TENANT_TAG, "value": t.name, "limit": t.max_concurrent_runs} for t in tenants]
+
+
+def build_definitions(
+    tenants: list[Tenant], first_day: str = "2024-01-01", project: MeltanoProject | None = None
+) -> dg.Definitions:
+    by_name = {t.name: t for t in tenants}
+    partitions = dg.MultiPartitionsDefinition(
+        {
+            "tenant": dg.StaticPartitionsDefinition(list(by_name)),
+            # end_offset=1: today's partition exists (for the hourly live sync) while it is still open
+            "day": dg.DailyPartitionsDefinition(start_date=first_day, end_offset=1),
+        }
+    )
+
+    @dg.asset(
+        name="visionone_sync",
+        partitions_def=partitions,
+        group_name="visionone",
+        description="`meltano run tap-visionone target-csv` for one tenant and one UTC day.",
+        kinds={"meltano", "csv"},
+    )
+    def visionone_sync(context: dg.AssetExecutionContext, meltano: MeltanoProject) -> dg.MaterializeResult:
+        key = context.partition_key
+        assert isinstance(key, dg.MultiPartitionKey)
+        tenant_name, day = key.keys_by_dimension["tenant"], key.keys_by_dimension["day"]
+        tenant = by_name[tenant_name]
+        folder = meltano.output_dir(tenant_name, day)
+        before = csv_rows(folder)
+        command = meltano_command(tenant_name, day, meltano)
+        context.log.info("running %s for tenant %s, day %s", " ".join(command[1:]), tenant_name, day)
+        run = subprocess.run(
+            command, cwd=meltano.project_dir, env=run_env(tenant, date.fromisoformat(day), meltano),
+            capture_output=True, text=True, timeout=meltano.timeout_seconds, check=False,
+        )  # fmt: skip
+        if run.returncode != 0:
+            tail = "\n".join(run.stderr.splitlines()[-40:])
+            errors = [line for line in run.stderr.splitlines() if "error" in line.lower()][-3:]
+            raise dg.Failure(
+                description=(
+                    f"meltano run failed for tenant {tenant_name}, day {day} (exit {run.returncode}): "
+                    + " | ".join(errors)
+                ),
+                metadata={"stderr_tail": dg.MetadataValue.text(tail)},
+            )
+        after = csv_rows(folder)
+        added = {stream: after[stream] - before.get(stream, 0) for stream in after}
+        return dg.MaterializeResult(
+            metadata={
+                "rows": sum(added.values()),
+                **{f"rows/{stream}": n for stream, n in sorted(added.items())},
+                "output_path": dg.MetadataValue.path(str(folder)),
+                "state_id_suffix": state_id_suffix(tenant_name, day),
+                "rate_limit_per_minute": tenant.rate_limit_per_run(),
+            }
+        )
+
+    job = dg.define_asset_job("visionone_sync_job", selection=[visionone_sync])
+
+    @dg.schedule(job=job, cron_schedule="0 * * * *", execution_timezone="UTC", name="visionone_hourly")
+    def visionone_hourly(context: dg.ScheduleEvaluationContext):
+        """Every hour: today's partition of every tenant; in the first hour of a day, also yesterday's
+        (closed now: its last stretch is fetched up to midnight)."""
+        now = context.scheduled_execution_time.astimezone(UTC)
+        days = [now.date()] + ([now.date() - timedelta(days=1)] if now.hour == 0 else [])
+        for day in days:
+            for name in by_name:
+                partition = dg.MultiPartitionKey({"tenant": name, "day": day.isoformat()})
+                yield dg.RunRequest(
+                    run_key=f"{name}|{day.isoformat()}|{now:%Y-%m-%dT%H}",
+                    partition_key=partition,
+                    tags={SCHEDULE_TENANT_TAG: name},
+                )
+
+    return dg.Definitions(
+        assets=[visionone_sync],
+        jobs=[job],
+        schedules=[visionone_hourly],
+        resources={"meltano": project or MeltanoProject()},
+    )
+
+
+def _from_environment() -> dg.Definitions:
+    tenants_file = os.environ.get("VISIONONE_TENANTS_FILE", str(ROOT / "tenants.yml"))
+    project = MeltanoProject(
+        project_dir=os.environ.get("VISIONONE_MELTANO_PROJECT", str(ROOT)),
+        state_backend_uri=os.environ.get("MELTANO_STATE_BACKEND_URI") or None,
+    )
+    return build_definitions(
+        load_tenants(tenants_file), os.environ.get("VISIONONE_FIRST_DAY", "2024-01-01"), project
+    )
+
+
+# `dagster dev -m orchestrate.definitions` finds `defs`; without a tenants file there is nothing to load.
+if os.environ.get("VISIONONE_TENANTS_FILE") or (ROOT / "tenants.yml").exists():
+    defs = _from_environment()

@@ -1,0 +1,144 @@
+"""The Dagster code location, executed in process: 2 tenants x 2 days against two simulators, two keys."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestrate.definitions import (
+    MeltanoProject,
+    build_definitions,
+    csv_rows,
+    run_env,
+    tenant_concurrency_limits,
+)
+from orchestrate.tenants import TenantsError, load_tenants
+from tests.simulator import Simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+DAYS = [("2024-10-01", "2024-10-02"), ("2024-10-02", "2024-10-03")]
+STREAMS = ["detections", "workbench_alerts"]
+
+
+def write_tenants(path: Path, urls: dict[str, str]) -> Path:
+    tenants = [
+        {"name": name, "api_url": url, "api_key_env": f"V1_KEY_{name.upper().replace('-', '_')}",
+         "select": [f"{s}.*" for s in STREAMS], "max_concurrent_runs": 2, "rate_limit_per_minute": 600}
+        for name, url in urls.items()
+    ]  # fmt: skip
+    path.write_text(json.dumps({"tenants": tenants}), encoding="utf-8")
+    return path
+
+
+def rows_of(result: dg.ExecuteInProcessResult) -> dict[str, int]:
+    (materialization,) = result.asset_materializations_for_node("visionone_sync")
+    return {k: v.value for k, v in materialization.metadata.items() if k.startswith("rows")}
+
+
+def test_two_tenants_two_days_each_with_its_own_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with (
+        Simulator(seed=11, scale=60, start="2024-10-01", days=3, api_key="key-a") as sim_a,
+        Simulator(seed=12, scale=90, start="2024-10-01", days=3, api_key="key-b") as sim_b,
+    ):
+        sims = {"tenant-a": sim_a, "tenant-b": sim_b}
+        monkeypatch.setenv("V1_KEY_TENANT_A", "key-a")
+        monkeypatch.setenv("V1_KEY_TENANT_B", "key-b")
+        monkeypatch.setenv("TAP_VISIONONE_API_KEY", "leaked-from-the-orchestrator")  # never passed on
+        tenants = load_tenants(
+            write_tenants(tmp_path / "tenants.json", {n: s.base_url for n, s in sims.items()})
+        )
+        project = MeltanoProject(
+            project_dir=str(ROOT), output_root=str(tmp_path / "out"),
+            database_uri=f"sqlite:///{tmp_path / 'meltano.db'}",
+        )  # fmt: skip
+        defs = build_definitions(tenants, first_day="2024-10-01", project=project)
+        job = defs.resolve_job_def("visionone_sync_job")
+        seen: dict[tuple[str, str], dict[str, int]] = {}
+        for name, sim in sims.items():
+            for day, end in DAYS:
+                key = dg.MultiPartitionKey({"tenant": name, "day": day})
+                result = job.execute_in_process(partition_key=key, resources={"meltano": project})
+                assert result.success
+                rows = seen[name, day] = rows_of(result)
+                for stream in STREAMS:
+                    assert rows[f"rows/{stream}"] == sim.expected_count(stream, day, end), (name, day, stream)
+                assert rows["rows"] == sum(sim.expected_count(s, day, end) for s in STREAMS)
+                assert rows["rows"] > 0
+        print("rows per tenant and day:", seen)
+        for sim in sims.values():
+            statuses = {r["status"] for r in sim.requests}
+            assert sim.requests and 401 not in statuses, statuses
+        # the two tenants' data differ, so each CSV came from its own simulator
+        assert seen["tenant-a", "2024-10-01"] != seen["tenant-b", "2024-10-01"]
+
+        # re-materializing a partition is incremental: its bookmark is at the day's end, nothing new
+        sim_a.clear_requests()
+        key = dg.MultiPartitionKey({"tenant": "tenant-a", "day": "2024-10-01"})
+        again = job.execute_in_process(partition_key=key, resources={"meltano": project})
+        assert again.success
+        assert rows_of(again)["rows"] == 0
+        searched = [r for r in sim_a.requests if r["path"].endswith("/search/detections")]
+        print("requests of the second run:", len(sim_a.requests), "of them detections:", len(searched))
+        assert all(r["status"] != 401 for r in sim_a.requests)
+        assert not searched, searched  # the bookmark is at the closed day's end: no request at all
+        folder = tmp_path / "out" / "tenant-a" / "2024-10-01"
+        assert csv_rows(folder) == {s: sim_a.expected_count(s, *DAYS[0]) for s in STREAMS}
+
+
+def test_a_tenants_file_with_a_key_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "tenants.yml"
+    path.write_text("tenants:\n- name: acme\n  region: eu\n  api_key: secret-123\n", encoding="utf-8")
+    with pytest.raises(TenantsError) as error:
+        load_tenants(path)
+    message = str(error.value)
+    assert "'acme'" in message and "api_key_env" in message and "secret-123" not in message
+    assert "\n" not in message
+
+
+def test_yaml_tenants_defaults_and_per_run_rate_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "tenants.yaml"
+    path.write_text(
+        "- {name: acme, region: eu, api_key_env: ACME_KEY, max_concurrent_runs: 3}\n"
+        "- {name: globex, api_url: 'https://proxy.example', api_key_env: GLOBEX_KEY}\n",
+        encoding="utf-8",
+    )
+    acme, globex = load_tenants(path)
+    assert (acme.max_concurrent_runs, acme.rate_limit_per_run()) == (3, 150)
+    assert (globex.max_concurrent_runs, globex.rate_limit_per_run()) == (1, 450)
+    assert tenant_concurrency_limits([acme, globex]) == [
+        {"key": "dagster/partition/tenant", "value": "acme", "limit": 3},
+        {"key": "dagster/partition/tenant", "value": "globex", "limit": 1},
+    ]
+    monkeypatch.delenv("ACME_KEY", raising=False)
+    with pytest.raises(TenantsError, match="ACME_KEY is not set"):
+        run_env(acme, date(2024, 10, 1), MeltanoProject())
+    monkeypatch.setenv("ACME_KEY", "k")
+    monkeypatch.setenv("TAP_VISIONONE_API_URL", "http://elsewhere")
+    env = run_env(acme, date(2024, 10, 1), MeltanoProject())
+    assert env["TAP_VISIONONE_REGION"] == "eu" and "TAP_VISIONONE_API_URL" not in env
+    assert (env["TAP_VISIONONE_START_DATE"], env["TAP_VISIONONE_END_DATE"]) == ("2024-10-01", "2024-10-02")
+    assert env["TAP_VISIONONE_RATE_LIMIT_PER_MINUTE"] == "150"
+
+
+def test_hourly_schedule_asks_for_todays_partition_of_every_tenant(tmp_path: Path) -> None:
+    path = write_tenants(
+        tmp_path / "tenants.json", {"tenant-a": "http://127.0.0.1:9", "tenant-b": "http://127.0.0.1:9"}
+    )
+    defs = build_definitions(load_tenants(path), first_day="2024-10-01")
+    schedule = defs.resolve_schedule_def("visionone_hourly")
+    repository = defs.get_repository_def()
+    for hour, days in ((5, {"2024-10-03"}), (0, {"2024-10-03", "2024-10-02"})):
+        when = dg.build_schedule_context(
+            scheduled_execution_time=datetime(2024, 10, 3, hour, tzinfo=UTC), repository_def=repository
+        )
+        requests = list(schedule.evaluate_tick(when).run_requests or [])
+        keys = {(r.partition_key.keys_by_dimension["tenant"], r.partition_key.keys_by_dimension["day"])
+                for r in requests}  # fmt: skip
+        assert keys == {(t, d) for t in ("tenant-a", "tenant-b") for d in days}
+        assert {r.tags["visionone/tenant"] for r in requests} == {"tenant-a", "tenant-b"}
