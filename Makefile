@@ -10,12 +10,13 @@ export UV_LINK_MODE ?= copy
 
 SUDO = $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help ensure-uv ensure-postgres install demo test lint bench reliability clean
+.PHONY: help ensure-uv ensure-postgres install demo orchestrate test lint bench reliability clean
 
 help:
 	@echo "make demo   - run tap-visionone -> target-csv with Meltano against the local simulator"
 	@echo "make test   - install everything and run every test"
 	@echo "make bench  - print the benchmark ratios (requests, tap, target, pipeline, workers)"
+	@echo "make orchestrate - Dagster's UI on 127.0.0.1:$(DAGSTER_PORT) for two demo tenants, each on its own simulator"
 	@echo "make reliability - run tests/reliability and the 2M-record load benchmark, write RELIABILITY.md"
 
 ensure-uv:
@@ -59,6 +60,27 @@ demo: install
 	  $(UV) run python -m tests.demo_report --dir output/demo $(SIM_DATA) --from 2024-10-01 --to 2024-10-15 \
 	    --streams "$$(TAP_VISIONONE_API_KEY=sim-key $(UV) run meltano --environment=demo select tap-visionone --list 2>/dev/null \
 	      | sed -n 's/^\s*\[selected\s*\] \([a-z_]*\)\..*/\1/p' | sort -u | paste -sd,)"
+
+# Two demo tenants, each with its own simulator (own data and key), in Dagster's UI: the asset
+# visionone_sync is partitioned by tenant and day (orchestrate/, docs/orchestrate.md). Ctrl-C stops all.
+DAGSTER_PORT ?= 3000
+ORCH_PORTS ?= 8781 8782
+orchestrate: install
+	@mkdir -p .meltano/run .dagster
+	@$(UV) run meltano install >/dev/null 2>&1 || $(UV) run meltano install
+	@set -- $(ORCH_PORTS); \
+	  $(UV) run python -m tests.simulator --port $$1 $(SIM_DATA) --api-key demo-key-a > .meltano/run/tenant-a.log 2>&1 & echo $$! > .meltano/run/tenant-a.pid; \
+	  $(UV) run python -m tests.simulator --port $$2 --seed 2 --scale 1000 --start 2024-10-01 --days 14 --api-key demo-key-b > .meltano/run/tenant-b.log 2>&1 & echo $$! > .meltano/run/tenant-b.pid; \
+	  trap 'kill $$(cat .meltano/run/tenant-a.pid .meltano/run/tenant-b.pid) 2>/dev/null' EXIT; \
+	  printf '%s\n' "tenants:" \
+	    "  - {name: tenant-a, api_url: 'http://127.0.0.1:$$1', api_key_env: DEMO_TENANT_A_KEY, select: [detections.*, workbench_alerts.*]}" \
+	    "  - {name: tenant-b, api_url: 'http://127.0.0.1:$$2', api_key_env: DEMO_TENANT_B_KEY, select: [detections.*, workbench_alerts.*]}" \
+	    > .dagster/tenants.yml; \
+	  touch .dagster/dagster.yaml; \
+	  echo "== tenants in .dagster/tenants.yml; UI on http://127.0.0.1:$(DAGSTER_PORT) (Ctrl-C stops it and the simulators)"; \
+	  DEMO_TENANT_A_KEY=demo-key-a DEMO_TENANT_B_KEY=demo-key-b DAGSTER_HOME=$(CURDIR)/.dagster \
+	  VISIONONE_TENANTS_FILE=$(CURDIR)/.dagster/tenants.yml VISIONONE_FIRST_DAY=2024-10-01 \
+	    $(UV) run dagster dev -m orchestrate.definitions -h 127.0.0.1 -p $(DAGSTER_PORT)
 
 # Every ratio of the README's performance table, each measured against its baseline in the same run.
 BENCH_TARGET_ROWS ?= 1000000
