@@ -262,11 +262,16 @@ NEVER_EXPIRES = "9999-12-31T23:59:59Z"
 _KEY_FIELDS = ("name", "role", "monthsToExpiration", "description", "status")
 
 
-def _key(world: Any, key_id: str) -> dict[str, Any]:
-    for record in world.api_keys:
-        if record["id"] == key_id:
+def _by_id(records: list[dict[str, Any]], record_id: str, what: str) -> dict[str, Any]:
+    """The record with ``id`` ``record_id``, or the API's 404 naming ``what`` it looked for."""
+    for record in records:
+        if record["id"] == record_id:
             return record
-    raise ApiError(404, "NotFound", f"API key {key_id} does not exist.")
+    raise ApiError(404, "NotFound", f"{what} {record_id} does not exist.")
+
+
+def _key(world: Any, key_id: str) -> dict[str, Any]:
+    return _by_id(world.api_keys, key_id, "API key")
 
 
 def key_etag(world: Any, record: dict[str, Any]) -> str:
@@ -410,10 +415,7 @@ def live_accounts(world: Any) -> AccountState:
 
 
 def _account(state: AccountState, account_id: str) -> dict[str, Any]:
-    for record in state.records:
-        if record["id"] == account_id:
-            return record
-    raise ApiError(404, "NotFound", f"Account {account_id} does not exist.")
+    return _by_id(state.records, account_id, "Account")
 
 
 def account_etag(state: AccountState, record: dict[str, Any]) -> str:
