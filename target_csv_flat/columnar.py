@@ -39,12 +39,18 @@ if t.TYPE_CHECKING:
     from target_csv_flat.validation import ColumnRules
 
 LINE_END = "\r\n"
+SPARSE_MIN_WIDTH = 64
+"""Columns from which a chunk may take the sparse path (narrower layouts always go by columns)."""
+SPARSE_SHARE = 0.5
+"""A chunk goes the sparse way when its records fill fewer than this share of the top-level keys
+the chunk uses (each record's own keys against all of them)."""
 
 _NONE = type(None)
 _TEXT = frozenset({str, _NONE})
 _NUMBERS = frozenset({int, float, decimal.Decimal, _NONE})
 _LISTS = frozenset({list, _NONE})
 _LIST = {list}
+_TEXT_OR_LISTS = frozenset({str, list, _NONE})
 _OBJECTS = frozenset({dict, _NONE})
 _EMPTY: dict = {}
 _COMMAS = repeat(",")
@@ -168,6 +174,16 @@ class ChunkEncoder:
                 self.plan.append((where[column.path[:-1]], column.path[-1]))
             else:  # the extra column (empty: plain records have no undeclared fields), or not ours
                 self.plan.append(None)
+        # The sparse path's plan: per object level, its keys' output columns; the computed ones.
+        self.level_columns: list[dict[str, int]] = [{} for _ in range(len(self.objects) + 1)]
+        self.computed_columns: list[tuple[int, Callable[[], object]]] = []
+        for i, step in enumerate(self.plan):
+            if step.__class__ is tuple:
+                level, key = step  # type: ignore[misc]
+                self.level_columns[level][key] = i
+            elif step is not None:
+                self.computed_columns.append((i, step))  # type: ignore[arg-type]
+        self._blank = [""] * self.width
         self.checkable = False
         if rules is not None and self.width > 1:
             self._plan_checks(rules, kept, output, by_name, where)
@@ -290,8 +306,53 @@ class ChunkEncoder:
         return levels
 
     def _columns(self, records: list[dict], levels: list[list[dict]], *, check: bool = False) -> str:
-        """The chunk's CSV text. A column no record of the chunk has (most of a wide, sparse schema's)
-        costs no lookup and no cells: its empty cells merge into the separators around it."""
+        """The chunk's CSV text, by the path that suits how many of its columns each record fills."""
+        width = len(self.plan)
+        if width >= SPARSE_MIN_WIDTH:
+            filled = sum(map(len, records))
+            used = len(set().union(*records))
+            if filled < SPARSE_SHARE * used * len(records):
+                return self._sparse(levels, check=check)
+        return self._dense(records, levels, check=check)
+
+    def _sparse(self, levels: list[list[dict]], *, check: bool = False) -> str:
+        """The chunk's CSV text, a record at a time for its own keys, a column at a time for cells.
+
+        Why: a wide schema whose records each fill a few of its columns (detections: 545 columns,
+        about 70 per record, but 400 used somewhere in a chunk of 512) made the column path touch
+        every column any record of the chunk used, for every record. Here each record's own keys
+        are gathered into their columns (values and record numbers), each column's cells are made
+        by `_cells` as on the column path, then put in place in rows of empty cells.
+        """
+        n = len(levels[0])
+        rows = [self._blank[:] for _ in range(n)]
+        cells_of = self._cells
+        for level, columns in zip(levels, self.level_columns, strict=True):
+            found: dict[str, tuple[list[int], list[object]]] = {}
+            for i, obj in enumerate(level):
+                for key, value in obj.items():
+                    entry = found.get(key)
+                    if entry is None:
+                        found[key] = ([i], [value])
+                    else:
+                        entry[0].append(i)
+                        entry[1].append(value)
+            for key, (where, values) in found.items():
+                index = columns.get(key)
+                if index is None:  # a flattened object's key: its own level holds its columns
+                    continue
+                cells = cells_of(values, self.checks[index] if check else None)  # type: ignore[arg-type]
+                for i, cell in zip(where, cells, strict=True):
+                    rows[i][index] = cell
+        for index, compute in self.computed_columns:
+            cells = text_column([_text(compute()) for _ in range(n)], guard=False)
+            for row, cell in zip(rows, cells, strict=True):
+                row[index] = cell
+        return LINE_END.join(map(",".join, rows)) + LINE_END
+
+    def _dense(self, records: list[dict], levels: list[list[dict]], *, check: bool = False) -> str:
+        """The chunk's CSV text, a column at a time. A column no record of the chunk has costs no
+        lookup and no cells: its empty cells merge into the separators around it."""
         n = len(records)
         parts: list[t.Iterable[str]] = []  # cells, separators, cells, ..., separators + line end
         pending = ""  # the text every row has between the last cells in `parts` and the next
@@ -360,15 +421,26 @@ class ChunkEncoder:
             if _NONE in kinds:
                 return ["" if v is None else str(v) for v in values]
             return list(map(str, values))
-        if kinds == _LIST and self.json_lists:
+        if kinds <= _LISTS:  # `format_list` guards (comma lists) or needs no guard (JSON)
+            return self._list_cells(values)  # type: ignore[arg-type]
+        if kinds <= _TEXT_OR_LISTS:  # text in some records, lists in others (many Vision One fields)
+            at = [i for i, v in enumerate(values) if v.__class__ is list]
+            cells = text_column([v if v.__class__ is str else "" for v in values], guard=self.guard)  # type: ignore[misc]
+            for i, cell in zip(at, self._list_cells([values[i] for i in at]), strict=True):  # type: ignore[misc]
+                cells[i] = cell
+            return cells
+        cell = self.cell  # guards text itself, and must not guard numbers' text
+        return text_column([_text(cell(v)) if v is not None else "" for v in values], guard=False)
+
+
+    def _list_cells(self, values: list[list | None]) -> list[str]:
+        """Cells of a column of lists and None."""
+        if self.json_lists and None not in values:
             cells = json_list_column(values)  # type: ignore[arg-type]
             if cells is not None:
                 return cells
-        if kinds <= _LISTS:  # `format_list` guards (comma lists) or needs no guard (JSON)
-            fmt = self.format_list
-            return text_column([fmt(v) if v is not None else "" for v in values], guard=False)  # type: ignore[arg-type]
-        cell = self.cell  # guards text itself, and must not guard numbers' text
-        return text_column([_text(cell(v)) if v is not None else "" for v in values], guard=False)
+        fmt = self.format_list
+        return text_column([fmt(v) if v is not None else "" for v in values], guard=False)
 
 
 class _Unchecked(Exception):

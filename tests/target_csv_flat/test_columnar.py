@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from target_csv_flat import columnar
 from target_csv_flat.columnar import ChunkEncoder, json_list_column, text_column
 from target_csv_flat.errors import RecordError
 from target_csv_flat.flatten import compile_row_builder, flatten_schema, header
@@ -58,6 +59,17 @@ TEXTS = [
     "10.0.0.1",
     "[x]",
 ]
+
+
+@pytest.fixture(params=["columns", "sparse"], autouse=True)
+def chunk_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs on both ways of encoding a chunk: by columns, and record by record (sparse)."""
+    if request.param == "sparse":
+        monkeypatch.setattr(columnar, "SPARSE_MIN_WIDTH", 0)
+        monkeypatch.setattr(columnar, "SPARSE_SHARE", float("inf"))
+    else:
+        monkeypatch.setattr(columnar, "SPARSE_MIN_WIDTH", 10**9)
+    return request.param
 
 
 def value(rng: random.Random) -> object:
@@ -138,6 +150,28 @@ def test_same_text_as_row_builder_and_csv_writer(guard: bool, list_format: str, 
         for _ in range(30):
             records = [record(rng, plain=rng.random() < plain_share) for _ in range(rng.randrange(1, 40))]
             assert encode(records) == by_rows(build, records)
+
+
+@pytest.mark.parametrize("guard", [True, False])
+@pytest.mark.parametrize("list_format", ["json", "comma"])
+def test_a_column_of_text_in_some_records_and_lists_in_others(guard: bool, list_format: str) -> None:
+    """Many Vision One fields (src, tags, objectCmd, ...) are text in one record and a list in the next."""
+    schema = {"properties": {"id": {"type": "string"}, "src": {"type": ["string", "array", "null"]}}}
+    columns = flatten_schema(schema, 3, "__")
+    build = compile_row_builder(columns, list_format=list_format, guard=guard)
+    encode = ChunkEncoder(columns, header(columns), build, list_format=list_format, guard=guard).encode
+    rng = random.Random(f"mixed{guard}{list_format}")
+    for _ in range(50):
+        records = [
+            {
+                "id": "x",
+                "src": rng.choice(
+                    [None, rng.choice(TEXTS), [], [rng.choice(TEXTS) for _ in range(rng.randrange(3))], [1]]
+                ),
+            }
+            for _ in range(rng.randrange(1, 30))
+        ]
+        assert encode(records) == by_rows(build, records)
 
 
 def test_one_column_and_no_records() -> None:
