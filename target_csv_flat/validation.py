@@ -24,11 +24,13 @@ SDK's documented hook for a faster validator is `Sink.get_validator()`; this mod
 from __future__ import annotations
 
 import decimal
+import json
 import re
 import typing as t
 from collections.abc import Callable
 
-from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
+import jsonschema
+from singer_sdk.sinks.core import DEFAULT_JSONSCHEMA_VALIDATOR, BaseJSONSchemaValidator, JSONSchemaValidator
 
 from target_csv_flat.flatten import object_properties
 
@@ -289,14 +291,60 @@ def compile_check(schema: dict) -> Check | None:
     return t.cast("Check", generator.env[name])
 
 
+_TEXT_ANNOTATIONS = frozenset({"title", "description", "$comment"})
+
+
+def compact_schema(schema: object) -> object:
+    """`schema` made small for the metaschema check, with the same verdict.
+
+    Text annotations become "" (the metaschema asks only that they be strings), and the subschemas
+    of every `properties` are kept once each under made-up names (the metaschema checks each on
+    its own, whatever its name). A 545-property detection schema becomes a few dozen subschemas.
+    """
+    if isinstance(schema, list):
+        return [compact_schema(value) for value in schema]
+    if not isinstance(schema, dict):
+        return schema
+    compact: dict = {}
+    for key, value in schema.items():
+        if key in _TEXT_ANNOTATIONS and isinstance(value, str):
+            compact[key] = ""
+        elif key == "properties" and isinstance(value, dict):
+            distinct: dict[str, object] = {}
+            for sub in value.values():
+                sub = compact_schema(sub)
+                distinct.setdefault(json.dumps(sub, sort_keys=True, default=repr), sub)
+            compact[key] = {str(i): sub for i, sub in enumerate(distinct.values())}
+        else:
+            compact[key] = compact_schema(value)
+    return compact
+
+
 class FastValidator(BaseJSONSchemaValidator):
-    """The SDK's validator behind a compiled fast path (see module docstring)."""
+    """The SDK's validator behind a compiled fast path (see module docstring).
+
+    The SDK's validator checks the schema against the Draft 2020-12 metaschema when it is built:
+    half a second for the detections schema, in every run. Here the schema is checked in its
+    compact form (`compact_schema`), and the SDK's validator is built when a record first needs it
+    (or when the compact check fails: it then raises the SDK's own `InvalidJSONSchema`).
+    """
 
     def __init__(self, schema: dict[str, t.Any], *, validate_formats: bool = False) -> None:
         super().__init__(schema)
-        # Built first: it checks the schema itself and raises the SDK's InvalidJSONSchema.
-        self.reference = JSONSchemaValidator(schema, validate_formats=validate_formats)
+        self.validate_formats = validate_formats
+        self._reference: JSONSchemaValidator | None = None
+        try:
+            DEFAULT_JSONSCHEMA_VALIDATOR.check_schema(compact_schema(schema))
+        except jsonschema.SchemaError:
+            self._reference = JSONSchemaValidator(schema, validate_formats=validate_formats)  # raises
         self.check = None if validate_formats else compile_check(schema)
+
+    @property
+    def reference(self) -> JSONSchemaValidator:
+        """The SDK's validator, which decides every record the compiled check cannot vouch for."""
+        if self._reference is None:
+            self._reference = JSONSchemaValidator(self.schema, validate_formats=self.validate_formats)
+        return self._reference
 
     def validate(self, record: dict) -> None:
         """Return if `record` is valid; raise the SDK's `InvalidRecord` if it is not."""

@@ -305,3 +305,92 @@ def test_quarantine_writes_each_bad_record_as_one_json_line(tmp_path: Path) -> N
 def test_validate_records_off_writes_whatever_arrives(tmp_path: Path) -> None:
     run(tmp_path, stream_of(BAD), validate_records=False)
     assert read(tmp_path / "detections.csv")[1][1] == "yesterday"
+
+
+# --------------------------------------------------------------------------- the schema check
+
+_MUTATIONS: list[tuple[str, object]] = [
+    ("type", "strin"),
+    ("type", 5),
+    ("type", ["string", "string"]),
+    ("type", ["string", "null"]),
+    ("minimum", "x"),
+    ("maxLength", -1),
+    ("pattern", "("),
+    ("pattern", "^a+$"),
+    ("description", 5),
+    ("description", "text"),
+    ("title", None),
+    ("required", "uuid"),
+    ("required", ["a", "a"]),
+    ("properties", []),
+    ("properties", {"x": 5}),
+    ("properties", {"x": {"type": "nope"}, "y": {"type": "string"}}),
+    ("items", 3),
+    ("enum", "x"),
+    ("format", 1),
+    ("additionalProperties", "no"),
+    ("$comment", 1),
+    ("examples", "x"),
+]
+
+
+def _nodes(schema: object) -> list[dict]:
+    """Every dict inside `schema` (subschemas, and data such as `enum` values alike)."""
+    found: list[dict] = []
+    if isinstance(schema, dict):
+        found.append(schema)
+        for value in schema.values():
+            found += _nodes(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found += _nodes(value)
+    return found
+
+
+def test_the_compact_schema_gets_the_metaschemas_verdict() -> None:
+    """Checking `compact_schema(s)` against Draft 2020-12 says what checking `s` says, for valid
+    schemas and for schemas broken anywhere (the validator relies on it to skip the full check)."""
+    from jsonschema import Draft202012Validator, SchemaError
+
+    from target_csv_flat.validation import compact_schema
+
+    def verdict(schema: object) -> bool:
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError:
+            return False
+        return True
+
+    base = json.loads(json.dumps(DETECTION))
+    for i, sub in enumerate(n for n in _nodes(base["properties"]) if "type" in n):
+        sub["description"] = f"field {i}"  # distinct annotations, as a real tap sends them
+    rng = random.Random(5)
+    invalid = 0
+    for _ in range(150):
+        schema = json.loads(json.dumps(base))
+        for _ in range(rng.randrange(1, 3)):
+            key, value = rng.choice(_MUTATIONS)
+            rng.choice(_nodes(schema))[key] = json.loads(json.dumps(value))
+        expected = verdict(schema)
+        invalid += not expected
+        assert verdict(compact_schema(schema)) is expected, schema
+    assert 30 < invalid < 140
+    real = json.loads((Path(__file__).parents[2] / "tap_visionone/schemas/detections.json").read_text())
+    compact = compact_schema(real)
+    assert len(json.dumps(compact)) < len(json.dumps(real)) / 5
+    assert verdict(compact)
+
+
+def test_an_invalid_schema_fails_with_the_sdks_error_and_a_valid_one_builds_no_reference() -> None:
+    from singer_sdk.exceptions import InvalidJSONSchema
+
+    bad = {**DETECTION, "properties": {**DETECTION["properties"], "score": {"type": "whole number"}}}
+    with pytest.raises(InvalidJSONSchema, match=r"Schema Validation Error: .*'whole number' is not valid"):
+        FastValidator(bad)
+    validator = FastValidator(DETECTION)
+    validator.validate({"uuid": "u", "eventTime": 1})
+    assert validator._reference is None  # the compiled check vouched: the SDK's validator not needed
+    with pytest.raises(InvalidRecord):
+        validator.validate({"uuid": "u", "eventTime": "x"})
+    assert validator._reference is not None
