@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import json
 import os
 import subprocess
 import sys
@@ -80,6 +81,34 @@ def test_no_setting_has_a_kind_meltano_reinterprets() -> None:
         kinds = {s["name"]: s.get("kind") for s in plugin(name)["settings"]}
         for setting in ("start_date", "end_date", "lag", "window_size", "max_workers", "request_timeout"):
             assert kinds[setting] == "string", (name, setting)
+
+
+def test_every_option_can_be_given_in_the_environment(tmp_path: Path) -> None:
+    """Meltano compares an environment variable's text with a setting's options: options written as
+    numbers (`page_size: 50`) made `TAP_VISIONONE_PAGE_SIZE=50` fail with a Meltano traceback."""
+    env = {**os.environ, "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}"}
+    checked = 0
+    for declared in plugins():
+        prefix = declared["name"].upper().replace("-", "_")
+        given: dict[str, str] = {}
+        for setting in declared.get("settings") or []:
+            if setting.get("kind") != "options":
+                continue
+            assert all(isinstance(o["value"], str) for o in setting["options"]), setting["name"]
+            assert isinstance(setting.get("value", ""), str), setting["name"]  # the default is an option too
+            given[setting["name"]] = setting["options"][0]["value"]
+        if not given:
+            continue
+        variables = {f"{prefix}_{name.upper()}": value for name, value in given.items()}
+        printed = subprocess.run(
+            [str(MELTANO), "config", "print", declared["name"], "--format=json"],
+            cwd=ROOT, env={**env, **variables}, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert printed.returncode == 0, (variables, printed.stderr[-400:])
+        config = json.loads(printed.stdout)
+        assert {name: config[name] for name in given} == given
+        checked += len(given)
+    assert checked >= 5
 
 
 def test_meltano_config_set_changes_one_setting_not_the_file(tmp_path: Path) -> None:
