@@ -96,8 +96,18 @@ def tenant_concurrency_limits(tenants: list[Tenant]) -> list[dict]:
     return [{"key": TENANT_TAG, "value": t.name, "limit": t.max_concurrent_runs} for t in tenants]
 
 
+RETRY_POLICY = dg.RetryPolicy(
+    max_retries=3, delay=60, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+"""A failed partition is run again after about 1, 2 and 4 minutes; each attempt starts at the
+partition's bookmark, so it fetches only what the failed attempt did not commit."""
+
+
 def build_definitions(
-    tenants: list[Tenant], first_day: str = "2024-01-01", project: MeltanoProject | None = None
+    tenants: list[Tenant],
+    first_day: str = "2024-01-01",
+    project: MeltanoProject | None = None,
+    retry_policy: dg.RetryPolicy | None = RETRY_POLICY,
 ) -> dg.Definitions:
     by_name = {t.name: t for t in tenants}
     partitions = dg.MultiPartitionsDefinition(
@@ -114,6 +124,7 @@ def build_definitions(
         group_name="visionone",
         description="`meltano run tap-visionone target-csv` for one tenant and one UTC day.",
         kinds={"meltano", "csv"},
+        retry_policy=retry_policy,
     )
     def visionone_sync(context: dg.AssetExecutionContext, meltano: MeltanoProject) -> dg.MaterializeResult:
         key = context.partition_key
@@ -142,8 +153,9 @@ def build_definitions(
         added = {stream: after[stream] - before.get(stream, 0) for stream in after}
         return dg.MaterializeResult(
             metadata={
-                "rows": sum(added.values()),
+                "rows": sum(added.values()),  # added by this run
                 **{f"rows/{stream}": n for stream, n in sorted(added.items())},
+                "rows_in_partition": sum(after.values()),  # this run's and earlier runs' (or attempts')
                 "output_path": dg.MetadataValue.path(str(folder)),
                 "state_id_suffix": state_id_suffix(tenant_name, day),
                 "rate_limit_per_minute": tenant.rate_limit_per_run(),

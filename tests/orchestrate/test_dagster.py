@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -142,3 +145,49 @@ def test_hourly_schedule_asks_for_todays_partition_of_every_tenant(tmp_path: Pat
                 for r in requests}  # fmt: skip
         assert keys == {(t, d) for t in ("tenant-a", "tenant-b") for d in days}
         assert {r.tags["visionone/tenant"] for r in requests} == {"tenant-a", "tenant-b"}
+
+
+def test_a_failed_partition_is_retried_by_dagster_and_resumes_at_its_bookmark(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API fails the day's third window once; Dagster retries the partition, which starts at the
+    bookmark the failed attempt committed: windows before it are not fetched again, no row is written
+    twice, and the day is complete."""
+    day, end = DAYS[0]
+    failing = f"{day}T12:00:00Z"  # 60 records, pages of 50: the day's four count slices are its windows
+    with Simulator(seed=11, scale=60, start="2024-10-01", days=3, api_key="key-a") as sim:
+        sim.fail_windows(failing, 500, times=1, counts=False)
+        monkeypatch.setenv("V1_KEY_TENANT_A", "key-a")
+        monkeypatch.setenv("TAP_VISIONONE_PAGE_SIZE", "50")
+        monkeypatch.setenv("TAP_VISIONONE_MAX_TRIES", "1")  # the tap gives up at once: Dagster retries
+        tenants = load_tenants(write_tenants(tmp_path / "tenants.json", {"tenant-a": sim.base_url}))
+        tenants = [replace(t, select=("detections.*",)) for t in tenants]
+        project = MeltanoProject(
+            project_dir=str(ROOT), output_root=str(tmp_path / "out"),
+            database_uri=f"sqlite:///{tmp_path / 'meltano.db'}",
+        )  # fmt: skip
+        defs = build_definitions(tenants, "2024-10-01", project, retry_policy=dg.RetryPolicy(max_retries=1))
+        key = dg.MultiPartitionKey({"tenant": "tenant-a", "day": day})
+        result = defs.resolve_job_def("visionone_sync_job").execute_in_process(
+            partition_key=key, resources={"meltano": project}, raise_on_error=False
+        )
+        assert result.success
+        kinds = [event.event_type_value for event in result.all_events]
+        assert kinds.count("STEP_UP_FOR_RETRY") == 1 and kinds.count("STEP_RESTARTED") == 1, kinds
+
+        searches = [r for r in sim.requests if r["path"].endswith("/search/detections")]
+        data = [r for r in searches if not r["query"].get("mode")]  # countOnly requests only plan
+        by_start = Counter(r["query"]["startDateTime"] for r in data)
+        print("data requests by window start:", dict(by_start))
+        assert [r["status"] for r in data if r["query"]["startDateTime"] == failing] == [500, 200]
+        # the windows before the failed one were committed by the first attempt: never fetched again
+        assert by_start[f"{day}T00:00:00Z"] == by_start[f"{day}T06:00:00Z"] == 1
+        expected = sim.expected_count("detections", day, end)
+        assert csv_rows(tmp_path / "out" / "tenant-a" / day) == {"detections": expected}
+        (materialization,) = result.asset_materializations_for_node("visionone_sync")
+        metadata = {k: v.value for k, v in materialization.metadata.items()}
+        assert metadata["rows_in_partition"] == expected
+        assert 0 < metadata["rows"] < expected  # the retry added only what the first attempt had not
+        with (tmp_path / "out" / "tenant-a" / day / "detections.csv").open(newline="") as handle:
+            uuids = [row["uuid"] for row in csv.DictReader(handle)]
+        assert len(uuids) == len(set(uuids)) == expected

@@ -43,6 +43,7 @@ class FaultPlan:
         self._rng = random.Random(f"visionone-faults:{seed}")
         self._next: deque[Fault] = deque()
         self._windows: dict[str, Fault] = {}
+        self._window_rules: dict[str, tuple[int | None, bool]] = {}  # start -> (answers left, counts too)
         self._epochs: dict[int, Fault] = {}  # the same windows by instant (Workvivo's epoch segments)
         self._lock = threading.Lock()
 
@@ -51,13 +52,20 @@ class FaultPlan:
         with self._lock:
             self._next.extend([status] * n)
 
-    def fail_windows(self, start: str | int, status: Fault) -> None:
-        """Vision One requests match ``start`` as a string; Workvivo requests by the instant it names."""
+    def fail_windows(
+        self, start: str | int, status: Fault, *, times: int | None = None, counts: bool = True
+    ) -> None:
+        """Vision One requests match ``start`` as a string; Workvivo requests by the instant it names.
+
+        ``times``: only that many answers fail, then the window is healthy again (an outage that
+        passes); ``counts=False``: Vision One's ``mode=countOnly`` requests of the window are answered.
+        """
         check_fault(status)
         epoch = _epoch(start)
         with self._lock:
             if isinstance(start, str):
                 self._windows[start] = status
+                self._window_rules[start] = (times, counts)
             if epoch is not None:
                 self._epochs[epoch] = status
 
@@ -65,19 +73,29 @@ class FaultPlan:
         with self._lock:
             self._next.clear()
             self._windows.clear()
+            self._window_rules.clear()
             self._epochs.clear()
 
-    def scripted(self, *start_params: str | None, epoch: int | None = None) -> Fault | None:
+    def scripted(
+        self, *start_params: str | None, epoch: int | None = None, count: bool = False
+    ) -> Fault | None:
         """The fault a request must answer with, if a test asked for one (consumes a ``fail_next``).
 
         ``start_params`` are the request's window starts (``startDateTime``, ``ingestedStartDateTime``);
-        ``epoch`` is a Workvivo request's ``from`` segment.
+        ``epoch`` is a Workvivo request's ``from`` segment; ``count``: a ``mode=countOnly`` request.
         """
         with self._lock:
             if self._next:
                 return self._next.popleft()
             for start in start_params:
                 if start is not None and start in self._windows:
+                    times, counts = self._window_rules.get(start, (None, True))
+                    if count and not counts:
+                        continue
+                    if times is not None:
+                        if times <= 0:
+                            continue
+                        self._window_rules[start] = (times - 1, counts)
                     return self._windows[start]
             if epoch is not None and epoch in self._epochs:
                 return self._epochs[epoch]

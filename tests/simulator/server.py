@@ -498,11 +498,14 @@ class Simulator:
         ``"bad-record"``)."""
         self._faults.fail_next(n, status)
 
-    def fail_windows(self, start_iso: str | int, status: Fault = 503) -> None:
+    def fail_windows(
+        self, start_iso: str | int, status: Fault = 503, *, times: int | None = None, counts: bool = True
+    ) -> None:
         """Every authenticated request whose ``startDateTime`` or ``ingestedStartDateTime`` is ``start_iso``
         answers ``status``; so does every Workvivo request whose ``from`` segment is that instant
-        (``start_iso`` may also be epoch seconds, which match Workvivo requests only)."""
-        self._faults.fail_windows(start_iso, status)
+        (``start_iso`` may also be epoch seconds, which match Workvivo requests only). ``times``: only
+        the first that many such requests fail; ``counts=False``: ``mode=countOnly`` requests do not."""
+        self._faults.fail_windows(start_iso, status, times=times, counts=counts)
 
     def clear_faults(self) -> None:
         self._faults.clear()
@@ -567,7 +570,11 @@ class Simulator:
             limiter = self._limiters.setdefault(api, SlidingWindow(60.0))
         if forbidden:
             return None, error_reply(403, f"The API key's role lacks the permission for {api}.")
-        fault = self._faults.scripted(params.get("startDateTime"), params.get("ingestedStartDateTime"))
+        fault = self._faults.scripted(
+            params.get("startDateTime"),
+            params.get("ingestedStartDateTime"),
+            count=params.get("mode") == "countOnly",
+        )
         if fault is None:
             wait = limiter.acquire(self.config.rate_limit_per_minute)
             if wait:
