@@ -76,7 +76,7 @@ orchestrate: install
 	    "  - {name: tenant-a, api_url: 'http://127.0.0.1:$$1', api_key_env: DEMO_TENANT_A_KEY, select: [detections.*, workbench_alerts.*]}" \
 	    "  - {name: tenant-b, api_url: 'http://127.0.0.1:$$2', api_key_env: DEMO_TENANT_B_KEY, select: [detections.*, workbench_alerts.*]}" \
 	    > .dagster/tenants.yml; \
-	  touch .dagster/dagster.yaml; \
+	  $(UV) run python -m orchestrate.instance .dagster/tenants.yml > .dagster/dagster.yaml; \
 	  echo "== tenants in .dagster/tenants.yml; UI on http://127.0.0.1:$(DAGSTER_PORT) (Ctrl-C stops it and the simulators)"; \
 	  DEMO_TENANT_A_KEY=demo-key-a DEMO_TENANT_B_KEY=demo-key-b DAGSTER_HOME=$(CURDIR)/.dagster \
 	  VISIONONE_TENANTS_FILE=$(CURDIR)/.dagster/tenants.yml VISIONONE_FIRST_DAY=2024-10-01 \

@@ -1,9 +1,11 @@
 """Dagster definitions: one `meltano run tap-visionone target-csv` per (tenant, day) partition.
 
-Load with ``dagster dev -m orchestrate.definitions``; the tenants come from the file named by
+Load with ``dagster dev -m orchestrate.definitions``. Read from the environment: the tenants file
 ``VISIONONE_TENANTS_FILE`` (default ``tenants.yml`` at the repository root, see :mod:`orchestrate.tenants`),
-the first day from ``VISIONONE_FIRST_DAY`` (default 2024-01-01). Tests build their own with
-:func:`build_definitions`.
+the first day ``VISIONONE_FIRST_DAY`` (default 2024-01-01), the Meltano project
+``VISIONONE_MELTANO_PROJECT`` (default the repository root), the CSV folder ``VISIONONE_OUTPUT_ROOT``
+(default ``output/tenants``, relative to the project) and Meltano's ``MELTANO_STATE_BACKEND_URI``.
+Tests build their own with :func:`build_definitions`.
 """
 
 # no `from __future__ import annotations`: Dagster reads the annotations of the asset at run time
@@ -23,12 +25,13 @@ from orchestrate.tenants import Tenant, load_tenants
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = Path(sys.executable).parent / "meltano"
 PIPELINE = ("tap-visionone", "target-csv")
+OUTPUT_ROOT = "output/tenants"
 # Inherited settings that must never reach a tenant's run: each run gets exactly its own tenant's values.
 SCRUBBED = ("TAP_VISIONONE_API_KEY", "TAP_VISIONONE_API_URL", "TAP_VISIONONE_REGION",
             "TAP_VISIONONE_START_DATE", "TAP_VISIONONE_END_DATE", "TAP_VISIONONE__SELECT",
             "TARGET_CSV_OUTPUT_PATH")  # fmt: skip
-TENANT_TAG = "dagster/partition/tenant"  # Dagster tags every partitioned run with its dimension values
-# also set by the hourly schedule (Dagster 1.13 calls its own dagster/partition/... keys non-compliant)
+# Set by the hourly schedule beside Dagster's own dagster/partition/tenant (orchestrate.instance limits
+# runs by the latter; Dagster 1.13 calls its own dagster/partition/... keys non-compliant in user tags).
 SCHEDULE_TENANT_TAG = "visionone/tenant"
 
 
@@ -36,7 +39,7 @@ class MeltanoProject(dg.ConfigurableResource):
     """Where and how `meltano run` is started."""
 
     project_dir: str = str(ROOT)
-    output_root: str = "output/tenants"  # relative to project_dir; one folder per tenant and day below it
+    output_root: str = OUTPUT_ROOT  # relative to project_dir; one folder per tenant and day below it
     database_uri: str | None = None  # MELTANO_DATABASE_URI (default: the project's .meltano/meltano.db)
     state_backend_uri: str | None = None  # MELTANO_STATE_BACKEND_URI, e.g. file:///srv/state, s3://b/p
     environment: str | None = None  # meltano --environment
@@ -89,11 +92,6 @@ def csv_rows(folder: Path) -> dict[str, int]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             counts[path.stem] = max(0, sum(1 for _ in csv.reader(handle)) - 1)
     return counts
-
-
-def tenant_concurrency_limits(tenants: list[Tenant]) -> list[dict]:
-    """`run_coordinator` tag_concurrency_limits for dagster.yaml: at most max_concurrent_runs per tenant."""
-    return [{"key": TENANT_TAG, "value": t.name, "limit": t.max_concurrent_runs} for t in tenants]
 
 
 RETRY_POLICY = dg.RetryPolicy(
@@ -162,7 +160,10 @@ def build_definitions(
             }
         )
 
-    job = dg.define_asset_job("visionone_sync_job", selection=[visionone_sync])
+    # One step per run: the in-process executor runs it in the run's own process, not in one more.
+    job = dg.define_asset_job(
+        "visionone_sync_job", selection=[visionone_sync], executor_def=dg.in_process_executor
+    )
 
     @dg.schedule(job=job, cron_schedule="0 * * * *", execution_timezone="UTC", name="visionone_hourly")
     def visionone_hourly(context: dg.ScheduleEvaluationContext):
@@ -191,6 +192,7 @@ def _from_environment() -> dg.Definitions:
     tenants_file = os.environ.get("VISIONONE_TENANTS_FILE", str(ROOT / "tenants.yml"))
     project = MeltanoProject(
         project_dir=os.environ.get("VISIONONE_MELTANO_PROJECT", str(ROOT)),
+        output_root=os.environ.get("VISIONONE_OUTPUT_ROOT") or OUTPUT_ROOT,
         state_backend_uri=os.environ.get("MELTANO_STATE_BACKEND_URI") or None,
     )
     return build_definitions(

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from orchestrate.definitions import (
     MeltanoProject,
     build_definitions,
     csv_rows,
     run_env,
-    tenant_concurrency_limits,
 )
+from orchestrate.instance import concurrency_limits
 from orchestrate.tenants import TenantsError, load_tenants
 from tests.simulator import Simulator
 
@@ -114,7 +115,8 @@ def test_yaml_tenants_defaults_and_per_run_rate_limit(
     acme, globex = load_tenants(path)
     assert (acme.max_concurrent_runs, acme.rate_limit_per_run()) == (3, 150)
     assert (globex.max_concurrent_runs, globex.rate_limit_per_run()) == (1, 450)
-    assert tenant_concurrency_limits([acme, globex]) == [
+    assert concurrency_limits([acme, globex]) == [
+        {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
         {"key": "dagster/partition/tenant", "value": "acme", "limit": 3},
         {"key": "dagster/partition/tenant", "value": "globex", "limit": 1},
     ]
@@ -191,3 +193,30 @@ def test_a_failed_partition_is_retried_by_dagster_and_resumes_at_its_bookmark(
         with (tmp_path / "out" / "tenant-a" / day / "detections.csv").open(newline="") as handle:
             uuids = [row["uuid"] for row in csv.DictReader(handle)]
         assert len(uuids) == len(set(uuids)) == expected
+
+
+def test_instance_settings_load_in_dagster_and_backfill_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orchestrate import backfill, instance
+
+    path = write_tenants(tmp_path / "tenants.json", {"tenant-a": "http://127.0.0.1:9", "tenant-b": "http://x:9"})
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance.instance_settings(load_tenants(path))))
+    with dg.DagsterInstance.from_config(str(home)) as loaded:  # Dagster validates the file
+        limits = loaded.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    assert {"key": "dagster/partition/tenant", "value": "tenant-b", "limit": 2} in limits
+    assert instance.main([str(tmp_path / "missing.yml")]) == 1
+
+    assert backfill.partition_keys(["a", "b"], date(2024, 10, 30), date(2024, 11, 1)) == [
+        "2024-10-30|a", "2024-10-30|b", "2024-10-31|a", "2024-10-31|b", "2024-11-01|a", "2024-11-01|b",
+    ]  # fmt: skip
+    for argv, message, code in (
+        (["--from", "2024-10-02", "--to", "2024-10-01"], "is before --from", 1),
+        (["--from", "2024-10-01", "--to", "2024-10-02", "--tenant", "nobody"], "not in", 1),
+        (["--from", "2024-13-01", "--to", "2024-10-02"], "is not a date", 2),  # argparse: usage
+    ):
+        with pytest.raises(SystemExit) as stopped:
+            backfill.main([*argv, "--tenants-file", str(path)])
+        assert stopped.value.code == code and message in capsys.readouterr().err, (argv, message)
