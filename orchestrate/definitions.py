@@ -15,11 +15,16 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
+from orchestrate.instance import TENANT_TAG
+from orchestrate.selection import project_patterns, split_patterns
 from orchestrate.tenants import Tenant, load_tenants
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,9 +35,7 @@ OUTPUT_ROOT = "output/tenants"
 SCRUBBED = ("TAP_VISIONONE_API_KEY", "TAP_VISIONONE_API_URL", "TAP_VISIONONE_REGION",
             "TAP_VISIONONE_START_DATE", "TAP_VISIONONE_END_DATE", "TAP_VISIONONE__SELECT",
             "TARGET_CSV_OUTPUT_PATH")  # fmt: skip
-# Set by the hourly schedule beside Dagster's own dagster/partition/tenant (orchestrate.instance limits
-# runs by the latter; Dagster 1.13 calls its own dagster/partition/... keys non-compliant in user tags).
-SCHEDULE_TENANT_TAG = "visionone/tenant"
+INVENTORY = "inventory"  # the unit (state ID suffix part, folder) of a tenant's full-table lists
 
 
 class MeltanoProject(dg.ConfigurableResource):
@@ -49,30 +52,40 @@ class MeltanoProject(dg.ConfigurableResource):
         return Path(self.project_dir, self.output_root, tenant, day)
 
 
-def state_id_suffix(tenant: str, day: str) -> str:
-    return f"{tenant}-{day}"
+def state_id_suffix(tenant: str, unit: str) -> str:
+    """``<tenant>-<day>`` for a day, ``<tenant>-inventory`` for the full-table lists: never shared."""
+    return f"{tenant}-{unit}"
 
 
 def run_env(
-    tenant: Tenant, day: date, project: MeltanoProject, now: datetime | None = None
+    tenant: Tenant,
+    day: date | None,
+    project: MeltanoProject,
+    now: datetime | None = None,
+    *,
+    select: list[str] | None = None,
+    folder: Path | None = None,
 ) -> dict[str, str]:
-    """The environment of one partition's `meltano run`: only this tenant's key, URL and day."""
+    """The environment of one partition's `meltano run`: only this tenant's key, URL, streams and day."""
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
     env["TAP_VISIONONE_API_KEY"] = tenant.api_key()
     if tenant.api_url:
         env["TAP_VISIONONE_API_URL"] = tenant.api_url
     if tenant.region:
         env["TAP_VISIONONE_REGION"] = tenant.region
-    env["TAP_VISIONONE_START_DATE"] = day.isoformat()
-    end = day + timedelta(days=1)
-    now = now or datetime.now(UTC)
-    if datetime(end.year, end.month, end.day, tzinfo=UTC) <= now:
-        env["TAP_VISIONONE_END_DATE"] = end.isoformat()
-    # else: today, still open; the tap stops at now minus `lag`, the next hourly run goes on from there
+    if day is not None:
+        env["TAP_VISIONONE_START_DATE"] = day.isoformat()
+        end = day + timedelta(days=1)
+        now = now or datetime.now(UTC)
+        if datetime(end.year, end.month, end.day, tzinfo=UTC) <= now:
+            env["TAP_VISIONONE_END_DATE"] = end.isoformat()
+        # else: today, still open; the tap stops at now minus `lag`, the next hourly run goes on from there
     env["TAP_VISIONONE_RATE_LIMIT_PER_MINUTE"] = str(tenant.rate_limit_per_run())
-    if tenant.select:
-        env["TAP_VISIONONE__SELECT"] = json.dumps(list(tenant.select))
-    env["TARGET_CSV_OUTPUT_PATH"] = str(project.output_dir(tenant.name, day.isoformat()))
+    patterns = select if select is not None else list(tenant.select)
+    if patterns:
+        env["TAP_VISIONONE__SELECT"] = json.dumps(patterns)
+    unit = day.isoformat() if day is not None else INVENTORY
+    env["TARGET_CSV_OUTPUT_PATH"] = str(folder or project.output_dir(tenant.name, unit))
     if project.database_uri:
         env["MELTANO_DATABASE_URI"] = project.database_uri
     if project.state_backend_uri:
@@ -80,9 +93,31 @@ def run_env(
     return env
 
 
-def meltano_command(tenant: str, day: str, project: MeltanoProject) -> list[str]:
+@contextmanager
+def private_run_dir(project_dir: str, env: dict[str, str]) -> Iterator[Path]:
+    """A Meltano system folder of the run's own, for the time of the run (set in ``env``).
+
+    `meltano run` writes each plugin's config (the API key included), catalog (the selection) and
+    state to ``.meltano/run/<plugin>/`` of the project, the same files for every run: two runs at once
+    (two tenants, or two days of one) would read each other's key, streams and bookmark. Each run gets
+    a folder whose ``run/`` is its own and whose other entries (the installed plugins, logs) link to
+    the project's ``.meltano``; Meltano's database stays the project's (or ``MELTANO_DATABASE_URI``).
+    """
+    shared = Path(project_dir, ".meltano")
+    with tempfile.TemporaryDirectory(prefix="meltano-run-") as folder:
+        own = Path(folder)
+        for entry in shared.iterdir() if shared.is_dir() else []:
+            if entry.name not in ("run", "meltano.db"):
+                (own / entry.name).symlink_to(entry)
+        (own / "run").mkdir()
+        env["MELTANO_SYS_DIR_ROOT"] = str(own)
+        env.setdefault("MELTANO_DATABASE_URI", f"sqlite:///{shared / 'meltano.db'}")
+        yield own
+
+
+def meltano_command(suffix: str, project: MeltanoProject) -> list[str]:
     environment = [f"--environment={project.environment}"] if project.environment else []
-    return [str(MELTANO), *environment, "run", f"--state-id-suffix={state_id_suffix(tenant, day)}", *PIPELINE]
+    return [str(MELTANO), *environment, "run", f"--state-id-suffix={suffix}", *PIPELINE]
 
 
 def csv_rows(folder: Path) -> dict[str, int]:
@@ -101,16 +136,69 @@ RETRY_POLICY = dg.RetryPolicy(
 partition's bookmark, so it fetches only what the failed attempt did not commit."""
 
 
+def sync(
+    context: dg.AssetExecutionContext,
+    meltano: MeltanoProject,
+    tenant: Tenant,
+    unit: str,
+    select: list[str],
+    day: date | None = None,
+) -> dg.MaterializeResult:
+    """One `meltano run` for ``tenant`` (a ``day``, or its full-table lists when None), then its metadata."""
+    folder = meltano.output_dir(tenant.name, unit)
+    if not select:
+        context.log.info("tenant %s: no stream of this kind is selected; nothing to run", tenant.name)
+        return dg.MaterializeResult(metadata={"rows": 0, "streams": "none selected"})
+    suffix = state_id_suffix(tenant.name, unit)
+    command = meltano_command(suffix, meltano)
+    before = csv_rows(folder)
+    context.log.info("running %s for tenant %s (%s)", " ".join(command[1:]), tenant.name, unit)
+    env = run_env(tenant, day, meltano, select=select, folder=folder)
+    with private_run_dir(meltano.project_dir, env):
+        run = subprocess.run(
+            command, cwd=meltano.project_dir, env=env,
+            capture_output=True, text=True, timeout=meltano.timeout_seconds, check=False,
+        )  # fmt: skip
+    if run.returncode != 0:
+        tail = "\n".join(run.stderr.splitlines()[-40:])
+        errors = [line for line in run.stderr.splitlines() if "error" in line.lower()][-3:]
+        raise dg.Failure(
+            description=(
+                f"meltano run failed for tenant {tenant.name} ({unit}), exit {run.returncode}: "
+                + " | ".join(errors)
+            ),
+            metadata={"stderr_tail": dg.MetadataValue.text(tail)},
+        )
+    after = csv_rows(folder)
+    added = {stream: after[stream] - before.get(stream, 0) for stream in after}
+    return dg.MaterializeResult(
+        metadata={
+            "rows": sum(added.values()),  # added by this run (a full-table list replaces its file)
+            **{f"rows/{stream}": n for stream, n in sorted(added.items())},
+            "rows_in_partition": sum(after.values()),  # this run's and earlier runs' (or attempts')
+            "output_path": dg.MetadataValue.path(str(folder)),
+            "state_id_suffix": suffix,
+            "select": ", ".join(select),
+            "rate_limit_per_minute": tenant.rate_limit_per_run(),
+        }
+    )
+
+
 def build_definitions(
     tenants: list[Tenant],
     first_day: str = "2024-01-01",
     project: MeltanoProject | None = None,
     retry_policy: dg.RetryPolicy | None = RETRY_POLICY,
 ) -> dg.Definitions:
+    """The two assets of every tenant: its days (time-windowed streams) and its lists (full-table)."""
+    project = project or MeltanoProject()
     by_name = {t.name: t for t in tenants}
-    partitions = dg.MultiPartitionsDefinition(
+    fallback = project_patterns(project.project_dir)  # meltano.yml's selection, for tenants without one
+    selection = {t.name: split_patterns(list(t.select) or fallback) for t in tenants}
+    tenant_partitions = dg.StaticPartitionsDefinition(list(by_name))
+    days = dg.MultiPartitionsDefinition(
         {
-            "tenant": dg.StaticPartitionsDefinition(list(by_name)),
+            "tenant": tenant_partitions,
             # end_offset=1: today's partition exists (for the hourly live sync) while it is still open
             "day": dg.DailyPartitionsDefinition(start_date=first_day, end_offset=1),
         }
@@ -118,51 +206,52 @@ def build_definitions(
 
     @dg.asset(
         name="visionone_sync",
-        partitions_def=partitions,
+        partitions_def=days,
         group_name="visionone",
-        description="`meltano run tap-visionone target-csv` for one tenant and one UTC day.",
+        description="A tenant's time-windowed streams of one UTC day (detections, alerts, audit logs, ...).",
         kinds={"meltano", "csv"},
         retry_policy=retry_policy,
     )
     def visionone_sync(context: dg.AssetExecutionContext, meltano: MeltanoProject) -> dg.MaterializeResult:
         key = context.partition_key
         assert isinstance(key, dg.MultiPartitionKey)
-        tenant_name, day = key.keys_by_dimension["tenant"], key.keys_by_dimension["day"]
-        tenant = by_name[tenant_name]
-        folder = meltano.output_dir(tenant_name, day)
-        before = csv_rows(folder)
-        command = meltano_command(tenant_name, day, meltano)
-        context.log.info("running %s for tenant %s, day %s", " ".join(command[1:]), tenant_name, day)
-        run = subprocess.run(
-            command, cwd=meltano.project_dir, env=run_env(tenant, date.fromisoformat(day), meltano),
-            capture_output=True, text=True, timeout=meltano.timeout_seconds, check=False,
-        )  # fmt: skip
-        if run.returncode != 0:
-            tail = "\n".join(run.stderr.splitlines()[-40:])
-            errors = [line for line in run.stderr.splitlines() if "error" in line.lower()][-3:]
-            raise dg.Failure(
-                description=(
-                    f"meltano run failed for tenant {tenant_name}, day {day} (exit {run.returncode}): "
-                    + " | ".join(errors)
-                ),
-                metadata={"stderr_tail": dg.MetadataValue.text(tail)},
-            )
-        after = csv_rows(folder)
-        added = {stream: after[stream] - before.get(stream, 0) for stream in after}
-        return dg.MaterializeResult(
-            metadata={
-                "rows": sum(added.values()),  # added by this run
-                **{f"rows/{stream}": n for stream, n in sorted(added.items())},
-                "rows_in_partition": sum(after.values()),  # this run's and earlier runs' (or attempts')
-                "output_path": dg.MetadataValue.path(str(folder)),
-                "state_id_suffix": state_id_suffix(tenant_name, day),
-                "rate_limit_per_minute": tenant.rate_limit_per_run(),
-            }
-        )
+        tenant, day = by_name[key.keys_by_dimension["tenant"]], key.keys_by_dimension["day"]
+        return sync(context, meltano, tenant, day, selection[tenant.name][0], date.fromisoformat(day))
 
-    # One step per run: the in-process executor runs it in the run's own process, not in one more.
+    @dg.asset(
+        name="visionone_inventory",
+        partitions_def=tenant_partitions,
+        group_name="visionone",
+        description="A tenant's full-table lists (IAM accounts, endpoints, API keys, ...), read whole.",
+        kinds={"meltano", "csv"},
+        retry_policy=retry_policy,
+    )
+    def visionone_inventory(
+        context: dg.AssetExecutionContext, meltano: MeltanoProject
+    ) -> dg.MaterializeResult:
+        tenant = by_name[context.partition_key]
+        return sync(context, meltano, tenant, INVENTORY, selection[tenant.name][1])
+
+    # Each run carries `visionone/tenant` (launched by a schedule, the UI or a backfill), which the run
+    # queue's per-tenant limit matches (orchestrate.instance). One step per run: in the run's process.
+    day_tags = dg.PartitionedConfig(
+        days,
+        run_config_for_partition_key_fn=lambda _key: {},
+        tags_for_partition_key_fn=lambda key: {TENANT_TAG: key.split("|")[-1]},
+    )
     job = dg.define_asset_job(
-        "visionone_sync_job", selection=[visionone_sync], executor_def=dg.in_process_executor
+        "visionone_sync_job", selection=[visionone_sync], config=day_tags, executor_def=dg.in_process_executor
+    )
+    list_tags = dg.PartitionedConfig(
+        tenant_partitions,
+        run_config_for_partition_key_fn=lambda _key: {},
+        tags_for_partition_key_fn=lambda key: {TENANT_TAG: key},
+    )
+    inventory_job = dg.define_asset_job(
+        "visionone_inventory_job",
+        selection=[visionone_inventory],
+        config=list_tags,
+        executor_def=dg.in_process_executor,
     )
 
     @dg.schedule(job=job, cron_schedule="0 * * * *", execution_timezone="UTC", name="visionone_hourly")
@@ -177,14 +266,28 @@ def build_definitions(
                 yield dg.RunRequest(
                     run_key=f"{name}|{day.isoformat()}|{now:%Y-%m-%dT%H}",
                     partition_key=partition,
-                    tags={SCHEDULE_TENANT_TAG: name},
+                    tags={TENANT_TAG: name},
                 )
 
+    @dg.schedule(
+        job=inventory_job,
+        cron_schedule="30 0 * * *",
+        execution_timezone="UTC",
+        name="visionone_inventory_daily",
+    )
+    def visionone_inventory_daily(context: dg.ScheduleEvaluationContext):
+        """Every day at 00:30 UTC: every tenant's full-table lists, each replacing its previous copy."""
+        day = context.scheduled_execution_time.astimezone(UTC).date()
+        for name in by_name:
+            yield dg.RunRequest(
+                run_key=f"{name}|{day.isoformat()}", partition_key=name, tags={TENANT_TAG: name}
+            )
+
     return dg.Definitions(
-        assets=[visionone_sync],
-        jobs=[job],
-        schedules=[visionone_hourly],
-        resources={"meltano": project or MeltanoProject()},
+        assets=[visionone_sync, visionone_inventory],
+        jobs=[job, inventory_job],
+        schedules=[visionone_hourly, visionone_inventory_daily],
+        resources={"meltano": project},
     )
 
 

@@ -15,7 +15,7 @@ import yaml
 
 from orchestrate.tenants import Tenant, TenantsError, load_tenants
 
-TENANT_TAG = "dagster/partition/tenant"
+TENANT_TAG = "visionone/tenant"  # set on every run of a tenant (`orchestrate.definitions`)
 PARTITION_TAG = "dagster/partition"
 
 

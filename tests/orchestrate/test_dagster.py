@@ -67,10 +67,11 @@ def test_two_tenants_two_days_each_with_its_own_key(tmp_path: Path, monkeypatch:
                 key = dg.MultiPartitionKey({"tenant": name, "day": day})
                 result = job.execute_in_process(partition_key=key, resources={"meltano": project})
                 assert result.success
+                assert result.dagster_run.tags["visionone/tenant"] == name  # what the run queue limits by
                 rows = seen[name, day] = rows_of(result)
                 for stream in STREAMS:
                     assert rows[f"rows/{stream}"] == sim.expected_count(stream, day, end), (name, day, stream)
-                assert rows["rows"] == sum(sim.expected_count(s, day, end) for s in STREAMS)
+                assert rows["rows"] == sum(sim.expected_count(s, day, end) for s in STREAMS), rows
                 assert rows["rows"] > 0
         print("rows per tenant and day:", seen)
         for sim in sims.values():
@@ -117,8 +118,8 @@ def test_yaml_tenants_defaults_and_per_run_rate_limit(
     assert (globex.max_concurrent_runs, globex.rate_limit_per_run()) == (1, 450)
     assert concurrency_limits([acme, globex]) == [
         {"key": "dagster/partition", "value": {"applyLimitPerUniqueValue": True}, "limit": 1},
-        {"key": "dagster/partition/tenant", "value": "acme", "limit": 3},
-        {"key": "dagster/partition/tenant", "value": "globex", "limit": 1},
+        {"key": "visionone/tenant", "value": "acme", "limit": 3},
+        {"key": "visionone/tenant", "value": "globex", "limit": 1},
     ]
     monkeypatch.delenv("ACME_KEY", raising=False)
     with pytest.raises(TenantsError, match="ACME_KEY is not set"):
@@ -206,7 +207,7 @@ def test_instance_settings_load_in_dagster_and_backfill_keys(
     (home / "dagster.yaml").write_text(yaml.safe_dump(instance.instance_settings(load_tenants(path))))
     with dg.DagsterInstance.from_config(str(home)) as loaded:  # Dagster validates the file
         limits = loaded.get_concurrency_config().run_queue_config.tag_concurrency_limits
-    assert {"key": "dagster/partition/tenant", "value": "tenant-b", "limit": 2} in limits
+    assert {"key": "visionone/tenant", "value": "tenant-b", "limit": 2} in limits
     assert instance.main([str(tmp_path / "missing.yml")]) == 1
 
     assert backfill.partition_keys(["a", "b"], date(2024, 10, 30), date(2024, 11, 1)) == [
@@ -220,3 +221,40 @@ def test_instance_settings_load_in_dagster_and_backfill_keys(
         with pytest.raises(SystemExit) as stopped:
             backfill.main([*argv, "--tenants-file", str(path)])
         assert stopped.value.code == code and message in capsys.readouterr().err, (argv, message)
+
+
+def test_full_table_lists_have_their_own_asset_read_once_per_run_not_per_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tenant selecting detections and IAM accounts: its days hold detections only; its inventory
+    partition holds the accounts, replaced (not appended) by each run."""
+    with Simulator(seed=11, scale=60, start="2024-10-01", days=3, api_key="key-a") as sim:
+        monkeypatch.setenv("V1_KEY_TENANT_A", "key-a")
+        tenants = load_tenants(write_tenants(tmp_path / "tenants.json", {"tenant-a": sim.base_url}))
+        tenants = [replace(t, select=("detections.*", "iam_accounts.*")) for t in tenants]
+        project = MeltanoProject(
+            project_dir=str(ROOT), output_root=str(tmp_path / "out"),
+            database_uri=f"sqlite:///{tmp_path / 'meltano.db'}",
+        )  # fmt: skip
+        defs = build_definitions(tenants, "2024-10-01", project)
+        day, end = DAYS[0]
+        key = dg.MultiPartitionKey({"tenant": "tenant-a", "day": day})
+        result = defs.resolve_job_def("visionone_sync_job").execute_in_process(
+            partition_key=key, resources={"meltano": project}
+        )
+        assert result.success
+        assert csv_rows(tmp_path / "out" / "tenant-a" / day) == {
+            "detections": sim.expected_count("detections", day, end)
+        }
+        accounts = sim.expected_count("iam_accounts")
+        assert accounts > 0
+        inventory = defs.resolve_job_def("visionone_inventory_job")
+        for _ in range(2):
+            listed = inventory.execute_in_process(partition_key="tenant-a", resources={"meltano": project})
+            assert listed.success
+            assert listed.dagster_run.tags["visionone/tenant"] == "tenant-a"
+            (materialization,) = listed.asset_materializations_for_node("visionone_inventory")
+            assert materialization.metadata["rows_in_partition"].value == accounts
+            assert csv_rows(tmp_path / "out" / "tenant-a" / "inventory") == {"iam_accounts": accounts}
+        paths = [r["path"] for r in sim.requests]
+        assert sum(p.endswith("/iam/accounts") for p in paths) >= 2  # once per inventory run
