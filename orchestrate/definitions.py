@@ -104,6 +104,10 @@ def private_run_dir(project_dir: str, env: dict[str, str]) -> Iterator[Path]:
     the project's ``.meltano``; Meltano's database stays the project's (or ``MELTANO_DATABASE_URI``).
     """
     shared = Path(project_dir, ".meltano")
+    missing = [p for p in PIPELINE if not any(shared.glob(f"*/{p}/venv"))]
+    if missing:
+        msg = f"not installed in {project_dir}: {', '.join(missing)}; run `meltano install` there first"
+        raise dg.Failure(description=msg, allow_retries=False)
     with tempfile.TemporaryDirectory(prefix="meltano-run-") as folder:
         own = Path(folder)
         for entry in shared.iterdir() if shared.is_dir() else []:
@@ -117,7 +121,8 @@ def private_run_dir(project_dir: str, env: dict[str, str]) -> Iterator[Path]:
 
 def meltano_command(suffix: str, project: MeltanoProject) -> list[str]:
     environment = [f"--environment={project.environment}"] if project.environment else []
-    return [str(MELTANO), *environment, "run", f"--state-id-suffix={suffix}", *PIPELINE]
+    # --no-install: the plugins are installed once (`meltano install`), not by runs racing each other
+    return [str(MELTANO), *environment, "run", "--no-install", f"--state-id-suffix={suffix}", *PIPELINE]
 
 
 def csv_rows(folder: Path) -> dict[str, int]:

@@ -258,3 +258,23 @@ def test_full_table_lists_have_their_own_asset_read_once_per_run_not_per_day(
             assert csv_rows(tmp_path / "out" / "tenant-a" / "inventory") == {"iam_accounts": accounts}
         paths = [r["path"] for r in sim.requests]
         assert sum(p.endswith("/iam/accounts") for p in paths) >= 2  # once per inventory run
+
+
+def test_a_project_without_its_plugins_installed_fails_once_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "meltano.yml").write_text((ROOT / "meltano.yml").read_text())
+    monkeypatch.setenv("V1_KEY_TENANT_A", "key-a")
+    tenants = load_tenants(write_tenants(tmp_path / "tenants.json", {"tenant-a": "http://127.0.0.1:9"}))
+    project = MeltanoProject(project_dir=str(tmp_path), output_root=str(tmp_path / "out"))
+    defs = build_definitions(tenants, "2024-10-01", project, retry_policy=dg.RetryPolicy(max_retries=2))
+    result = defs.resolve_job_def("visionone_sync_job").execute_in_process(
+        partition_key=dg.MultiPartitionKey({"tenant": "tenant-a", "day": "2024-10-01"}),
+        resources={"meltano": project},
+        raise_on_error=False,
+    )
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.step_failure_data.user_failure_data.description
+    assert "tap-visionone, target-csv" in message and "meltano install" in message
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]  # no use retrying

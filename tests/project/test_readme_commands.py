@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.meltano_plugins import PLUGINS, clean_environment, ensure_installed
 from tests.project.readme_blocks import Block, shell_blocks
 from tests.simulator import Simulator
 
@@ -41,13 +41,6 @@ DEMO_PORT = "127.0.0.1:8777"
 START, END = "2024-10-01", "2024-10-15"  # the demo data's range (`make demo`, the README's exports)
 LINKED = ("connector_kit", "tap_visionone", "tap_workvivo", "target_csv_flat", "visionone_actions", "tests")
 # The Meltano plugins the README's blocks run, and where Meltano installs each (`make demo` installs them).
-PLUGINS = {
-    "tap-visionone": "extractors",
-    "tap-workvivo": "extractors",
-    "target-csv": "loaders",
-    "visionone-actions-mapper": "mappers",
-}
-CLEARED_PREFIXES = ("TAP_VISIONONE_", "TAP_WORKVIVO_", "TARGET_", "MAPPER_", "MELTANO_")
 BLOCK_TIMEOUT = 180
 Run = subprocess.CompletedProcess
 
@@ -169,17 +162,6 @@ BLOCKS = [
 # -- the scratch checkout and the session -------------------------------------------------------------
 
 
-def ensure_plugins_installed() -> None:
-    """Install the Meltano plugins into the checkout's `.meltano`, as `make demo` does, when missing."""
-    meltano_dir = ROOT / ".meltano"
-    missing = [name for name, kind in PLUGINS.items() if not (meltano_dir / kind / name / "venv").is_dir()]
-    if missing:
-        subprocess.run(
-            [str(BIN / "meltano"), "install", *missing],
-            cwd=ROOT, env=clean_environment(), capture_output=True, text=True, timeout=900, check=True,
-        )  # fmt: skip
-
-
 def scratch_checkout(work: Path) -> None:
     shutil.copy(ROOT / "meltano.yml", work / "meltano.yml")
     shutil.copy(ROOT / ".env.example", work / ".env.example")
@@ -189,14 +171,6 @@ def scratch_checkout(work: Path) -> None:
     (work / ".meltano").mkdir()  # its own system database and run folder
     for kind in sorted(set(PLUGINS.values())):
         (work / ".meltano" / kind).symlink_to(ROOT / ".meltano" / kind, target_is_directory=True)
-
-
-def clean_environment() -> dict[str, str]:
-    """This process's environment without settings of the plugins or Meltano, nor the venv on PATH."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED_PREFIXES)}
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if Path(p) != BIN)
-    env.pop("VIRTUAL_ENV", None)
-    return env
 
 
 @dataclass
@@ -228,7 +202,7 @@ def run_block(script: str, work: Path, env: dict[str, str], state: Path) -> tupl
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[Simulator]:
-    ensure_plugins_installed()
+    ensure_installed()
     with Simulator(seed=1, scale=20, start=START, days=14, api_key="sim-key") as sim:
         yield sim
 
