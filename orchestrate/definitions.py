@@ -4,7 +4,9 @@ Load with ``dagster dev -m orchestrate.definitions``. Read from the environment:
 ``VISIONONE_TENANTS_FILE`` (default ``tenants.yml`` at the repository root, see :mod:`orchestrate.tenants`),
 the first day ``VISIONONE_FIRST_DAY`` (default 2024-01-01), the Meltano project
 ``VISIONONE_MELTANO_PROJECT`` (default the repository root), the CSV folder ``VISIONONE_OUTPUT_ROOT``
-(default ``output/tenants``, relative to the project) and Meltano's ``MELTANO_STATE_BACKEND_URI``.
+(default ``output/tenants``, relative to the project), the loader ``VISIONONE_LOADER`` (default
+``target-csv``; ``target-postgres`` loads each tenant into its own schema) and Meltano's
+``MELTANO_STATE_BACKEND_URI``.
 Tests build their own with :func:`build_definitions`.
 """
 
@@ -13,9 +15,11 @@ Tests build their own with :func:`build_definitions`.
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import typing as t
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -29,12 +33,14 @@ from orchestrate.tenants import Tenant, load_tenants
 
 ROOT = Path(__file__).resolve().parents[1]
 MELTANO = Path(sys.executable).parent / "meltano"
-PIPELINE = ("tap-visionone", "target-csv")
+TAP = "tap-visionone"
+WAREHOUSES = ("target-postgres", "target-duckdb")  # loaders given a schema per tenant
 OUTPUT_ROOT = "output/tenants"
 # Inherited settings that must never reach a tenant's run: each run gets exactly its own tenant's values.
 SCRUBBED = ("TAP_VISIONONE_API_KEY", "TAP_VISIONONE_API_URL", "TAP_VISIONONE_REGION",
             "TAP_VISIONONE_START_DATE", "TAP_VISIONONE_END_DATE", "TAP_VISIONONE__SELECT",
-            "TARGET_CSV_OUTPUT_PATH")  # fmt: skip
+            "TARGET_CSV_OUTPUT_PATH", "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA",
+            "TARGET_DUCKDB_DEFAULT_TARGET_SCHEMA")  # fmt: skip
 INVENTORY = "inventory"  # the unit (state ID suffix part, folder) of a tenant's full-table lists
 
 
@@ -46,10 +52,19 @@ class MeltanoProject(dg.ConfigurableResource):
     database_uri: str | None = None  # MELTANO_DATABASE_URI (default: the project's .meltano/meltano.db)
     state_backend_uri: str | None = None  # MELTANO_STATE_BACKEND_URI, e.g. file:///srv/state, s3://b/p
     environment: str | None = None  # meltano --environment
+    loader: str = "target-csv"  # what follows tap-visionone in `meltano run` (mappers first, if any)
+    schema_prefix: str = "visionone_"  # warehouse loaders: each tenant's tables in schema <prefix><tenant>
     timeout_seconds: int = 6 * 3600
 
     def output_dir(self, tenant: str, day: str) -> Path:
         return Path(self.project_dir, self.output_root, tenant, day)
+
+    def pipeline(self) -> tuple[str, ...]:
+        return (TAP, *self.loader.split())
+
+    def schema(self, tenant: str) -> str:
+        """The tenant's schema in a warehouse: the prefix and the name, lower case, `_` for `-` and `.`."""
+        return self.schema_prefix + re.sub(r"[^a-z0-9_]", "_", tenant.lower())
 
 
 def state_id_suffix(tenant: str, unit: str) -> str:
@@ -86,6 +101,8 @@ def run_env(
         env["TAP_VISIONONE__SELECT"] = json.dumps(patterns)
     unit = day.isoformat() if day is not None else INVENTORY
     env["TARGET_CSV_OUTPUT_PATH"] = str(folder or project.output_dir(tenant.name, unit))
+    for loader in set(project.pipeline()) & set(WAREHOUSES):
+        env[f"{loader.upper().replace('-', '_')}_DEFAULT_TARGET_SCHEMA"] = project.schema(tenant.name)
     if project.database_uri:
         env["MELTANO_DATABASE_URI"] = project.database_uri
     if project.state_backend_uri:
@@ -94,7 +111,7 @@ def run_env(
 
 
 @contextmanager
-def private_run_dir(project_dir: str, env: dict[str, str]) -> Iterator[Path]:
+def private_run_dir(project_dir: str, env: dict[str, str], pipeline: tuple[str, ...]) -> Iterator[Path]:
     """A Meltano system folder of the run's own, for the time of the run (set in ``env``).
 
     `meltano run` writes each plugin's config (the API key included), catalog (the selection) and
@@ -104,7 +121,7 @@ def private_run_dir(project_dir: str, env: dict[str, str]) -> Iterator[Path]:
     the project's ``.meltano``; Meltano's database stays the project's (or ``MELTANO_DATABASE_URI``).
     """
     shared = Path(project_dir, ".meltano")
-    missing = [p for p in PIPELINE if not any(shared.glob(f"*/{p}/venv"))]
+    missing = [p for p in pipeline if not any(shared.glob(f"*/{p}/venv"))]
     if missing:
         msg = f"not installed in {project_dir}: {', '.join(missing)}; run `meltano install` there first"
         raise dg.Failure(description=msg, allow_retries=False)
@@ -122,7 +139,8 @@ def private_run_dir(project_dir: str, env: dict[str, str]) -> Iterator[Path]:
 def meltano_command(suffix: str, project: MeltanoProject) -> list[str]:
     environment = [f"--environment={project.environment}"] if project.environment else []
     # --no-install: the plugins are installed once (`meltano install`), not by runs racing each other
-    return [str(MELTANO), *environment, "run", "--no-install", f"--state-id-suffix={suffix}", *PIPELINE]
+    run = [str(MELTANO), *environment, "run", "--no-install", f"--state-id-suffix={suffix}"]
+    return [*run, *project.pipeline()]
 
 
 def csv_rows(folder: Path) -> dict[str, int]:
@@ -159,7 +177,7 @@ def sync(
     before = csv_rows(folder)
     context.log.info("running %s for tenant %s (%s)", " ".join(command[1:]), tenant.name, unit)
     env = run_env(tenant, day, meltano, select=select, folder=folder)
-    with private_run_dir(meltano.project_dir, env):
+    with private_run_dir(meltano.project_dir, env, meltano.pipeline()):
         run = subprocess.run(
             command, cwd=meltano.project_dir, env=env,
             capture_output=True, text=True, timeout=meltano.timeout_seconds, check=False,
@@ -174,19 +192,26 @@ def sync(
             ),
             metadata={"stderr_tail": dg.MetadataValue.text(tail)},
         )
-    after = csv_rows(folder)
-    added = {stream: after[stream] - before.get(stream, 0) for stream in after}
-    return dg.MaterializeResult(
-        metadata={
-            "rows": sum(added.values()),  # added by this run (a full-table list replaces its file)
-            **{f"rows/{stream}": n for stream, n in sorted(added.items())},
-            "rows_in_partition": sum(after.values()),  # this run's and earlier runs' (or attempts')
-            "output_path": dg.MetadataValue.path(str(folder)),
-            "state_id_suffix": suffix,
-            "select": ", ".join(select),
-            "rate_limit_per_minute": tenant.rate_limit_per_run(),
-        }
-    )
+    metadata: dict[str, t.Any] = {
+        "state_id_suffix": suffix,
+        "select": ", ".join(select),
+        "rate_limit_per_minute": tenant.rate_limit_per_run(),
+        "pipeline": " ".join(meltano.pipeline()),
+    }
+    if "target-csv" in meltano.pipeline():
+        after = csv_rows(folder)
+        added = {stream: after[stream] - before.get(stream, 0) for stream in after}
+        metadata.update(
+            {
+                "rows": sum(added.values()),  # added by this run (a full-table list replaces its file)
+                **{f"rows/{stream}": n for stream, n in sorted(added.items())},
+                "rows_in_partition": sum(after.values()),  # this run's and earlier runs' (or attempts')
+                "output_path": dg.MetadataValue.path(str(folder)),
+            }
+        )
+    else:  # a warehouse: its rows are counted there
+        metadata["schema"] = meltano.schema(tenant.name)
+    return dg.MaterializeResult(metadata=metadata)
 
 
 def build_definitions(
@@ -301,6 +326,7 @@ def _from_environment() -> dg.Definitions:
     project = MeltanoProject(
         project_dir=os.environ.get("VISIONONE_MELTANO_PROJECT", str(ROOT)),
         output_root=os.environ.get("VISIONONE_OUTPUT_ROOT") or OUTPUT_ROOT,
+        loader=os.environ.get("VISIONONE_LOADER") or "target-csv",
         state_backend_uri=os.environ.get("MELTANO_STATE_BACKEND_URI") or None,
     )
     return build_definitions(

@@ -70,6 +70,7 @@ SLOW_FIRST = (
     "tests/project/test_readme_commands.py",
     "tests/orchestrate/test_dagster.py",
     "tests/orchestrate/test_backfill.py",
+    "tests/orchestrate/test_warehouse.py",
     "tests/tap_workvivo/test_tap_workvivo.py",
     "tests/visionone_actions/test_actions_cli.py",
     "tests/tap_visionone/test_full_table_versions.py",

@@ -19,8 +19,10 @@ PLUGINS = {
     "tap-visionone": "extractors",
     "tap-workvivo": "extractors",
     "target-csv": "loaders",
+    "target-postgres": "loaders",
     "visionone-actions-mapper": "mappers",
 }
+DEMO = ("tap-visionone", "tap-workvivo", "target-csv", "visionone-actions-mapper")
 CLEARED_PREFIXES = ("TAP_VISIONONE_", "TAP_WORKVIVO_", "TARGET_", "MAPPER_", "MELTANO_")
 
 
@@ -33,8 +35,8 @@ def clean_environment() -> dict[str, str]:
 
 
 def ensure_installed(*names: str) -> None:
-    """Install the named plugins (all of `PLUGINS` when none) into the checkout's `.meltano` if missing."""
-    wanted = names or tuple(PLUGINS)
+    """Install the named plugins (those `make demo` installs when none) into the checkout's `.meltano`."""
+    wanted = names or DEMO
     meltano_dir = ROOT / ".meltano"
     meltano_dir.mkdir(exist_ok=True)
     with (meltano_dir / "tests-install.lock").open("w") as lock:
