@@ -177,6 +177,9 @@ def test_a_failed_partition_is_retried_by_dagster_and_resumes_at_its_bookmark(
         assert result.success
         kinds = [event.event_type_value for event in result.all_events]
         assert kinds.count("STEP_UP_FOR_RETRY") == 1 and kinds.count("STEP_RESTARTED") == 1, kinds
+        (retried,) = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+        assert "failed after 1 attempts: HTTP 500" in str(retried.event_specific_data)  # the tap's line
+        assert "key-a" not in repr(result.all_events)  # the key is in no log line or metadata
 
         searches = [r for r in sim.requests if r["path"].endswith("/search/detections")]
         data = [r for r in searches if not r["query"].get("mode")]  # countOnly requests only plan

@@ -53,8 +53,9 @@ PROMISES: tuple[Promise, ...] = (
     ),
     Promise(
         "No torn rows",
-        "The target is killed mid-write: its CSV file holds whole rows only, readable by any CSV reader, "
-        "and a rerun completes it.",
+        "The target is killed mid-write: from the moment the next run opens the file (before it writes "
+        "anything), it holds whole committed batches only, readable by any CSV reader, and that run "
+        "completes it. In between, the file may end with part of the interrupted batch.",
         ("target-kill", "torn-rows"),
     ),
     Promise(
