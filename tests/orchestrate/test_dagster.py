@@ -74,6 +74,8 @@ def test_two_tenants_two_days_each_with_its_own_key(tmp_path: Path, monkeypatch:
                 assert rows["rows"] == sum(sim.expected_count(s, day, end) for s in STREAMS), rows
                 assert rows["rows"] > 0
         print("rows per tenant and day:", seen)
+        received = {name: dict(Counter(r["status"] for r in sim.requests)) for name, sim in sims.items()}
+        print("requests per tenant's simulator, by status:", received)
         for sim in sims.values():
             statuses = {r["status"] for r in sim.requests}
             assert sim.requests and 401 not in statuses, statuses
