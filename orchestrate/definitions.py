@@ -234,13 +234,29 @@ def build_definitions(
         }
     )
 
-    @dg.asset(
-        name="visionone_sync",
-        partitions_def=days,
-        group_name="visionone",
-        description="A tenant's time-windowed streams of one UTC day (detections, alerts, audit logs, ...).",
-        kinds={"meltano", "csv"},
-        retry_policy=retry_policy,
+    def tenant_asset(name: str, partitions_def: dg.PartitionsDefinition, description: str):
+        return dg.asset(
+            name=name,
+            partitions_def=partitions_def,
+            group_name="visionone",
+            description=description,
+            kinds={"meltano", "csv"},
+            retry_policy=retry_policy,
+        )
+
+    def tenant_job(name: str, asset: dg.AssetsDefinition, tenant_of: t.Callable[[str], str]):
+        """Each run carries `visionone/tenant` (launched by a schedule, the UI or a backfill), which the
+        run queue's per-tenant limit matches (orchestrate.instance). One step a run: in its process."""
+        assert asset.partitions_def is not None
+        tags = dg.PartitionedConfig(
+            asset.partitions_def,
+            run_config_for_partition_key_fn=lambda _key: {},
+            tags_for_partition_key_fn=lambda key: {TENANT_TAG: tenant_of(key)},
+        )
+        return dg.define_asset_job(name, selection=[asset], config=tags, executor_def=dg.in_process_executor)
+
+    @tenant_asset(
+        "visionone_sync", days, "A tenant's time-windowed streams of one UTC day (detections, alerts, ...)."
     )
     def visionone_sync(context: dg.AssetExecutionContext, meltano: MeltanoProject) -> dg.MaterializeResult:
         key = context.partition_key
@@ -248,13 +264,8 @@ def build_definitions(
         tenant, day = by_name[key.keys_by_dimension["tenant"]], key.keys_by_dimension["day"]
         return sync(context, meltano, tenant, day, selection[tenant.name][0], date.fromisoformat(day))
 
-    @dg.asset(
-        name="visionone_inventory",
-        partitions_def=tenant_partitions,
-        group_name="visionone",
-        description="A tenant's full-table lists (IAM accounts, endpoints, API keys, ...), read whole.",
-        kinds={"meltano", "csv"},
-        retry_policy=retry_policy,
+    @tenant_asset(
+        "visionone_inventory", tenant_partitions, "A tenant's full-table lists (IAM accounts, endpoints...)."
     )
     def visionone_inventory(
         context: dg.AssetExecutionContext, meltano: MeltanoProject
@@ -262,27 +273,8 @@ def build_definitions(
         tenant = by_name[context.partition_key]
         return sync(context, meltano, tenant, INVENTORY, selection[tenant.name][1])
 
-    # Each run carries `visionone/tenant` (launched by a schedule, the UI or a backfill), which the run
-    # queue's per-tenant limit matches (orchestrate.instance). One step per run: in the run's process.
-    day_tags = dg.PartitionedConfig(
-        days,
-        run_config_for_partition_key_fn=lambda _key: {},
-        tags_for_partition_key_fn=lambda key: {TENANT_TAG: key.split("|")[-1]},
-    )
-    job = dg.define_asset_job(
-        "visionone_sync_job", selection=[visionone_sync], config=day_tags, executor_def=dg.in_process_executor
-    )
-    list_tags = dg.PartitionedConfig(
-        tenant_partitions,
-        run_config_for_partition_key_fn=lambda _key: {},
-        tags_for_partition_key_fn=lambda key: {TENANT_TAG: key},
-    )
-    inventory_job = dg.define_asset_job(
-        "visionone_inventory_job",
-        selection=[visionone_inventory],
-        config=list_tags,
-        executor_def=dg.in_process_executor,
-    )
+    job = tenant_job("visionone_sync_job", visionone_sync, lambda key: key.split("|")[-1])
+    inventory_job = tenant_job("visionone_inventory_job", visionone_inventory, lambda key: key)
 
     @dg.schedule(job=job, cron_schedule="0 * * * *", execution_timezone="UTC", name="visionone_hourly")
     def visionone_hourly(context: dg.ScheduleEvaluationContext):
