@@ -12,6 +12,7 @@ from connector_kit.errors import ConnectorError
 from connector_kit.input_files import check_input_files
 from connector_kit.logs import structured
 from connector_kit.memory import tune_allocator
+from connector_kit.pipes import widen_standard_pipes
 
 
 def run(
@@ -25,6 +26,7 @@ def run(
     ``<name>: error: <message>`` and exit code 1, with no traceback."""
     if tune_memory:
         tune_allocator()
+    widen_standard_pipes()
     try:
         check_input_files(sys.argv[1:])
         cli()
