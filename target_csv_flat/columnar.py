@@ -44,7 +44,7 @@ SPARSE_MIN_WIDTH = 64
 SPARSE_SHARE = 0.5
 """A chunk goes the sparse way when its records fill fewer than this share of the top-level keys
 the chunk uses (each record's own keys against all of them)."""
-SPARSE_SAMPLE = 4
+SPARSE_SAMPLE = 16
 """Every how many records of a chunk that share is measured on."""
 
 _NONE = type(None)
@@ -186,6 +186,10 @@ class ChunkEncoder:
             elif step is not None:
                 self.computed_columns.append((i, step))  # type: ignore[arg-type]
         self._blank = [""] * self.width
+        self.level_objects: list[frozenset[str]] = [
+            frozenset(key for parent, key, _ in self.objects if parent == level)
+            for level in range(len(self.objects) + 1)
+        ]
         self.checkable = False
         if rules is not None and self.width > 1:
             self._plan_checks(rules, kept, output, by_name, where)
@@ -238,9 +242,9 @@ class ChunkEncoder:
         if not records:
             return ""
         if self.width > 1:
-            levels = self._levels(records)
-            if levels is not None:
-                return self._columns(records, levels)
+            text = self._chunk(records)
+            if text is not None:
+                return text
         # Some records need the builder: the others still go by columns, in runs, in order.
         parts: list[str] = []
         run: list[dict] = []
@@ -267,13 +271,20 @@ class ChunkEncoder:
             return ""
         if not self.checkable:
             return None
-        levels = self._levels(records, check=True)
-        if levels is None:
-            return None
         try:
-            return self._columns(records, levels, check=True)
+            return self._chunk(records, check=True)
         except _Unchecked:
             return None
+
+    def _chunk(self, records: list[dict], *, check: bool = False) -> str | None:
+        """The chunk's CSV text, or None if a record is not plain (or, with `check`, breaks a rule)."""
+        sparse = self._sparse_suits(records)
+        levels = self._levels(records, check=check, top=not sparse)  # the sparse path sees each key
+        if levels is None:
+            return None
+        if sparse:
+            return self._sparse(levels, check=check)
+        return self._dense(records, levels, check=check)
 
     def _rows(self, records: list[dict]) -> str:
         """The builder's rows through csv.writer (records the column path does not take)."""
@@ -283,10 +294,13 @@ class ChunkEncoder:
         self._writer.writerows(map(self.build_row, records))
         return text.getvalue()
 
-    def _levels(self, records: list[dict], *, check: bool = False) -> list[list[dict]] | None:
+    def _levels(
+        self, records: list[dict], *, check: bool = False, top: bool = True
+    ) -> list[list[dict]] | None:
         """Each flattened object's values across `records` (`{}` for null), or None if a record is
-        not plain (same test as `plain`, a column at a time), or with `check` breaks a rule."""
-        if not all(map(self.top_keys.issuperset, records)):
+        not plain (same test as `plain`, a column at a time), or with `check` breaks a rule.
+        `top=False` leaves out the test of the records' own keys (the sparse path makes it)."""
+        if top and not all(map(self.top_keys.issuperset, records)):
             return None
         levels = [records]
         for parent, key, keys in self.objects:
@@ -308,16 +322,21 @@ class ChunkEncoder:
         return levels
 
     def _columns(self, records: list[dict], levels: list[list[dict]], *, check: bool = False) -> str:
-        """The chunk's CSV text, by the path that suits how many of its columns each record fills."""
-        if len(self.plan) >= SPARSE_MIN_WIDTH:
-            sample = records[::SPARSE_SAMPLE]  # a share that tells, at a fraction of the cost
-            filled = sum(map(len, sample))
-            used = len(set().union(*sample))
-            if filled < SPARSE_SHARE * used * len(sample):
-                return self._sparse(levels, check=check)
+        """The CSV text of plain `records`, by the path that suits how many columns each one fills."""
+        if self._sparse_suits(records):
+            text = self._sparse(levels, check=check)
+            assert text is not None  # plain records: every key is a column or a flattened object
+            return text
         return self._dense(records, levels, check=check)
 
-    def _sparse(self, levels: list[list[dict]], *, check: bool = False) -> str:
+    def _sparse_suits(self, records: list[dict]) -> bool:
+        """Whether the records fill few of the columns they use, in a layout wide enough to matter."""
+        if len(self.plan) < SPARSE_MIN_WIDTH:
+            return False
+        sample = records[::SPARSE_SAMPLE]  # a share that tells, at a fraction of the cost
+        return sum(map(len, sample)) < SPARSE_SHARE * len(set().union(*sample)) * len(sample)
+
+    def _sparse(self, levels: list[list[dict]], *, check: bool = False) -> str | None:
         """The chunk's CSV text, a record at a time for its own keys, a column at a time for cells.
 
         Why: a wide schema whose records each fill a few of its columns (detections: 545 columns,
@@ -329,7 +348,7 @@ class ChunkEncoder:
         n = len(levels[0])
         rows = [self._blank[:] for _ in range(n)]
         cells_of = self._cells
-        for level, columns in zip(levels, self.level_columns, strict=True):
+        for level, columns, objects in zip(levels, self.level_columns, self.level_objects, strict=True):
             found: dict[str, tuple[list[int], list[object]]] = {}
             for i, obj in enumerate(level):
                 for key, value in obj.items():
@@ -341,8 +360,10 @@ class ChunkEncoder:
                         entry[1].append(value)
             for key, (where, values) in found.items():
                 index = columns.get(key)
-                if index is None:  # a flattened object's key: its own level holds its columns
-                    continue
+                if index is None:
+                    if key in objects:  # a flattened object's key: its own level holds its columns
+                        continue
+                    return None  # not declared (or not in this layout): the record is not plain
                 cells = cells_of(values, self.checks[index] if check else None)  # type: ignore[arg-type]
                 for i, cell in zip(where, cells, strict=True):
                     rows[i][index] = cell

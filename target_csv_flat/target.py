@@ -45,6 +45,7 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable
 
 OVERWRITE_BEHAVIORS = ("append", "replace")
+STDIN_BUFFER = 1 << 20
 GC_THRESHOLD = 10_000
 """New container objects between two runs of the cyclic garbage collector (Python's default: 700)."""
 
@@ -74,8 +75,8 @@ class MessageReader(SingerReader):
         callbacks = dict(callbacks)
         if self.on_activate_version is not None:
             callbacks[SingerMessageType.ACTIVATE_VERSION] = self.on_activate_version
-        if file_input is None:
-            file_input = sys.stdin.buffer  # bytes: no text decoding before msgspec's own
+        if file_input is None:  # bytes: no text decoding before msgspec's own; 1 MiB reads, not 8 KiB
+            file_input = open(sys.stdin.fileno(), "rb", buffering=STDIN_BUFFER, closefd=False)  # noqa: SIM115
         try:
             return self._read(file_input, callbacks)  # type: ignore[arg-type]
         except BaseException:
