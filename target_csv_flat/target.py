@@ -33,7 +33,7 @@ from singer_sdk.target_base import Target
 
 from connector_kit import console
 from connector_kit.quiet_metrics import QuietMetrics
-from connector_kit.sdk_adapter import BatchAgeHook
+from connector_kit.sdk_adapter import BatchAgeHook, IdentityMapRecords
 from target_csv_flat.errors import SettingsError
 from target_csv_flat.flatten import LIST_FORMATS
 from target_csv_flat.local_time import load_zone
@@ -126,7 +126,7 @@ class MessageReader(SingerReader):
             return super().deserialize_json(line)  # logs and raises the SDK's InvalidInputLine
 
 
-class TargetCsvFlat(QuietMetrics, BatchAgeHook, Target):
+class TargetCsvFlat(QuietMetrics, IdentityMapRecords, BatchAgeHook, Target):
     """Singer target writing one flattened CSV file per stream (nested objects become columns)."""
 
     name = "target-csv-flat"

@@ -138,3 +138,111 @@ def test_a_deselected_property_is_still_dropped() -> None:
     ours = _messages(stream, type(stream)._generate_record_messages)
     assert "severity" not in ours[0][1]
     assert ours == _messages(stream, Stream._generate_record_messages)
+
+
+# -- the record path of a target ---------------------------------------------------------------------
+
+
+def test_the_pinned_sdks_record_path_is_the_one_identity_map_records_follows() -> None:
+    """`IdentityMapRecords` repeats the steps of the SDK's `_process_record_message`: a new SDK that
+    changes them must be read again before this hash is updated."""
+    import hashlib
+
+    from singer_sdk.target_base import Target
+
+    source = inspect.getsource(Target._process_record_message)
+    assert hashlib.sha256(source.encode()).hexdigest() == sdk_adapter.SDK_RECORD_PATH_SHA256
+
+
+def _run_target(lean: bool, config: dict, messages: list[dict]) -> tuple[list[tuple], dict]:
+    """Run a small target (the SDK's record path, or `IdentityMapRecords`') on `messages`: the records
+    its sinks received, by stream, and the tallies."""
+    import io
+    import json
+
+    from singer_sdk import typing as th
+    from singer_sdk.sinks import BatchSink
+    from singer_sdk.target_base import Target
+
+    received: list[tuple] = []
+
+    class RecordingSink(BatchSink):
+        max_size = 3
+
+        def process_record(self, record: dict, context: dict) -> None:
+            received.append((self.stream_name, dict(record)))
+
+        def process_batch(self, context: dict) -> None:
+            received.append((self.stream_name, "drained"))
+
+    bases = (sdk_adapter.IdentityMapRecords, Target) if lean else (Target,)
+    target_class = type(
+        "RecordingTarget",
+        bases,
+        {
+            "name": "recording-target",
+            "default_sink_class": RecordingSink,
+            "config_jsonschema": th.PropertiesList(th.Property("x", th.StringType)).to_dict(),
+        },
+    )
+    target = target_class(config=config, validate_config=False)
+    lines = "".join(json.dumps(m) + "\n" for m in messages)
+    target.listen(io.StringIO(lines))
+    tallies = {name: sink._total_records_read for name, sink in target._sinks_active.items()}
+    maps = target.mapper.stream_maps.get("s") or []
+    tallies["identity map"] = len(maps) == 1 and sdk_adapter._is_identity(maps[0], "s")
+    return received, tallies
+
+
+_TIMES = ("_sdc_received_at", "_sdc_batched_at", "_sdc_sequence", "_sdc_sync_started_at")
+_SCHEMA = {
+    "type": "SCHEMA",
+    "stream": "s",
+    "key_properties": ["id"],
+    "schema": {"properties": {"id": {"type": "integer"}, "a": {"type": ["integer", "null"]}}},
+}
+_RECORDS = [
+    {"type": "RECORD", "stream": "s", "record": {"id": i, "a": i * 10, "_sdc_extracted_at": "2024-10-01"}}
+    for i in range(7)
+]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},  # the identity map: IdentityMapRecords' own steps
+        {"stream_maps": {"s": {"a": None}}},  # a map that changes records (drops `a`): the SDK's way
+        {"stream_maps": {"s": {"__alias__": "t"}}},  # another stream name: the SDK's way
+        {"add_record_metadata": True},
+    ],
+    ids=["identity", "property-map", "alias", "sdc-metadata"],
+)
+def test_identity_map_records_hands_sinks_what_the_sdk_hands_them(config: dict) -> None:
+    messages = [_SCHEMA, *_RECORDS, {"type": "STATE", "value": {"bookmarks": {}}}]
+    ours = _run_target(True, config, messages)
+    sdks = _run_target(False, config, messages)
+
+    def without_times(run: tuple[list[tuple], dict]) -> tuple[list[tuple], dict]:
+        records = [
+            (name, {k: v for k, v in r.items() if k not in _TIMES})
+            if isinstance(r, dict) else (name, r)
+            for name, r in run[0]
+        ]  # fmt: skip
+        return records, run[1]
+
+    assert without_times(ours) == without_times(sdks)
+    records, tallies = ours
+    # the identity map (IdentityMapRecords' own steps) unless a stream map is configured
+    assert tallies.pop("identity map") is ("stream_maps" not in config)
+    assert sum(isinstance(r, dict) for _, r in records) == 7 and sum(tallies.values()) == 7
+    assert ("s", "drained") in records or ("t", "drained") in records  # batches of 3 were drained
+    if not config:
+        assert records[0] == ("s", {"id": 0, "a": 0})  # the SDK's metadata columns removed, as it does
+
+
+def test_a_record_for_a_stream_without_schema_fails_as_in_the_sdk() -> None:
+    from singer_sdk.exceptions import RecordsWithoutSchemaException
+
+    for lean in (True, False):
+        with pytest.raises(RecordsWithoutSchemaException):
+            _run_target(lean, {}, [{"type": "RECORD", "stream": "nowhere", "record": {"id": 1}}])
