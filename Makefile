@@ -87,7 +87,7 @@ BENCH_TARGET_ROWS ?= 1000000
 bench: install
 	$(UV) run python benchmarks/request_plan.py
 	$(UV) run python benchmarks/tap_windows.py
-	$(UV) run python benchmarks/tap_replay.py
+	$(UV) run python benchmarks/tap_replay.py --repeat 3
 	$(UV) run python benchmarks/target_throughput.py --memory-records $(BENCH_TARGET_ROWS)
 
 # RELIABILITY.md is written even when a test or the load fails; the target's exit code then says so.
