@@ -25,6 +25,9 @@ pinned SDK no longer has one of them with the parameters used here. Why each one
 - ``Stream._stream_version`` and ``Stream._write_activate_version_message``: full-table streams send
   ``ACTIVATE_VERSION`` after their last record (the SDK only sends it before the first, which makes a
   target drop the old rows before the new ones have arrived).
+- ``PluginBase._env_var_config`` (and ``_env_var_prefix``), with ``--config ENV``: a whole-number
+  setting whose environment variable holds something else (``TAP_VISIONONE_MAX_WORKERS=two``) is one
+  line naming the variable, where the SDK's ``int()`` raised a traceback.
 - ``PluginBase._validate_config`` (and ``_config``): a plugin's own setting checks run before JSON
   Schema's, so a bad setting is one line naming it instead of the SDK's schema dump, and before any
   request; a number given as text (an environment variable) is then stored as the number it is.
@@ -44,10 +47,13 @@ pinned SDK no longer has one of them with the parameters used here. Why each one
 
 from __future__ import annotations
 
+import inspect
+import os
 import time
 import typing as t
 
 from singer_sdk import RESTStream, Stream
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.mapper import SameRecordTransform
@@ -76,6 +82,8 @@ PRIVATE_MEMBERS: tuple[tuple[type, str, tuple[str, ...] | None], ...] = (
     (Stream, "_write_activate_version_message", ("self", "full_table_version")),
     (PluginBase, "_validate_config", ("self", "raise_errors")),
     (PluginBase, "_config", None),
+    (PluginBase, "_env_var_config", ("cls",)),
+    (PluginBase, "_env_var_prefix", ("cls",)),
     (Sink, "_validate_and_parse", ("self", "record")),
     (Sink, "_singer_validate_message", ("self", "record")),
     (Sink, "_parse_timestamps_in_record", ("self", "record", "schema", "treatment")),
@@ -215,6 +223,9 @@ def activate_version(stream: Stream, version: int) -> None:
 # -- taps, mappers, targets: settings ------------------------------------------------------------
 
 
+_SDK_ENV_VAR_CONFIG = inspect.getattr_static(PluginBase, "_env_var_config")
+
+
 def _numbers_from_text(config: dict[str, t.Any], schema: dict[str, t.Any]) -> None:
     """A numeric setting given as text (an environment variable, Meltano's ``kind: string``) becomes its
     number, as `check_settings` already read it, so JSON Schema does not refuse ``'300'``."""
@@ -237,6 +248,25 @@ class CheckedSettings(PluginBase):
     `check_settings` raises `SettingsError` naming the setting; whatever JSON Schema still finds is
     reported as one `SettingsError` line too, instead of the SDK's ``ConfigValidationError`` dump.
     """
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, t.Any]:
+        """The SDK's settings from the environment; a whole number that is none is a `SettingsError`."""
+        try:
+            return _SDK_ENV_VAR_CONFIG.fget(cls)  # type: ignore[misc]
+        except ValueError:  # the SDK's int() of an integer setting (after it loaded any .env file)
+            prefix = cls._env_var_prefix
+            for name, declared in (cls.config_jsonschema.get("properties") or {}).items():
+                variable = prefix + name.upper().replace("-", "_")
+                value = os.environ.get(variable)
+                if value is None or "integer" not in str(declared.get("type")):
+                    continue
+                try:
+                    int(value)
+                except ValueError:
+                    msg = f"Invalid setting `{name}`: {variable}={value!r} is not a whole number."
+                    raise SettingsError(msg) from None
+            raise
 
     def check_settings(self) -> None:
         """Raise `SettingsError` for a setting the plugin cannot run with."""

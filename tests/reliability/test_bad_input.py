@@ -94,6 +94,22 @@ CASES = [
     Case("v1-page-size", V1, v1(page_size=77), "`page_size`"),
     Case("v1-negative-rate-limit", V1, v1(rate_limit_per_minute=-5), "`rate_limit_per_minute`"),
     Case("v1-negative-workers", V1, v1(max_workers=-1), "`max_workers`"),
+    Case(  # the SDK reads an integer setting from the environment with int(): a traceback before
+        "v1-env-workers-not-a-number",
+        V1,
+        None,
+        "TAP_VISIONONE_MAX_WORKERS='two' is not a whole number",
+        args=["--config", "ENV", "--discover"],
+        env={"TAP_VISIONONE_API_KEY": "sim-key", "TAP_VISIONONE_MAX_WORKERS": "two"},
+    ),
+    Case(
+        "wv-env-workers-not-a-number",
+        WV,
+        None,
+        "TAP_WORKVIVO_MAX_WORKERS='2.5' is not a whole number",
+        args=["--config", "ENV", "--discover"],
+        env={"TAP_WORKVIVO_MAX_WORKERS": "2.5"},
+    ),
     Case("v1-bad-window", V1, v1(window_size="forever"), "`window_size`"),
     Case(
         "v1-unknown-stream-option",
