@@ -169,6 +169,7 @@ def json_text(value: object) -> str:
             separators=(",", ":"),
             use_decimal=True,
             default=_json_default,
+            allow_nan=True,  # as the standard encoder above: NaN, not an error (simplejson's default)
         )
 
 

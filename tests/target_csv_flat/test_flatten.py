@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
 import random
 from decimal import Decimal
@@ -272,6 +273,12 @@ def test_json_helpers_agree_with_json_module() -> None:
     assert json_list_text(values) == json.dumps(values, ensure_ascii=False, separators=(",", ":"))
     assert json_text({"a": [1, "b"]}) == '{"a":[1,"b"]}'
     assert comma_text(values) == ",".join(values)
+
+
+def test_json_text_writes_nan_beside_a_decimal_as_it_does_alone() -> None:
+    """A Decimal sends a value to simplejson, whose default refuses NaN: the cell failed the run."""
+    assert json_text({"b": float("nan")}) == '{"b":NaN}'
+    assert json_text({"a": decimal.Decimal("1.50"), "b": float("nan")}) == '{"a":1.50,"b":NaN}'
 
 
 # --------------------------------------------------------------------------- undeclared fields
