@@ -455,7 +455,6 @@ class ChunkEncoder:
         cell = self.cell  # guards text itself, and must not guard numbers' text
         return text_column([_text(cell(v)) if v is not None else "" for v in values], guard=False)
 
-
     def _list_cells(self, values: list[list | None]) -> list[str]:
         """Cells of a column of lists and None."""
         if self.json_lists and None not in values:

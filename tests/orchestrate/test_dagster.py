@@ -206,7 +206,9 @@ def test_instance_settings_load_in_dagster_and_backfill_keys(
 ) -> None:
     from orchestrate import backfill, instance
 
-    path = write_tenants(tmp_path / "tenants.json", {"tenant-a": "http://127.0.0.1:9", "tenant-b": "http://x:9"})
+    path = write_tenants(
+        tmp_path / "tenants.json", {"tenant-a": "http://127.0.0.1:9", "tenant-b": "http://x:9"}
+    )
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text(yaml.safe_dump(instance.instance_settings(load_tenants(path))))

@@ -95,12 +95,16 @@ def _uv() -> str:
 @pytest.mark.parametrize(
     ("folder", "script", "absent"),
     [
-        ("target_csv_flat", "target-csv-flat", {
-            "pytmv1", "tap-visionone", "tap-workvivo", "visionone-actions"
-        }),
-        ("tap_visionone", "tap-visionone", {
-            "pytmv1", "target-csv-flat", "tap-workvivo", "visionone-actions"
-        }),
+        (
+            "target_csv_flat",
+            "target-csv-flat",
+            {"pytmv1", "tap-visionone", "tap-workvivo", "visionone-actions"},
+        ),
+        (
+            "tap_visionone",
+            "tap-visionone",
+            {"pytmv1", "target-csv-flat", "tap-workvivo", "visionone-actions"},
+        ),
     ],
 )
 def test_a_plugin_installs_alone_from_its_folder(

@@ -136,8 +136,16 @@ def test_known_mismatches_are_fixed() -> None:
     validator("email_activities").validate({**KEYS, "mailDirection": 1})
     validator("network_activities").validate({**KEYS, "respCode": "200"})
     identity = schema_of("identity_activities")["properties"]
-    for name in ("principalName", "clientApp", "result", "resultReason", "locationCity", "locationCountry",
-                 "osName", "clientBrowser"):
+    for name in (
+        "principalName",
+        "clientApp",
+        "result",
+        "resultReason",
+        "locationCity",
+        "locationCountry",
+        "osName",
+        "clientBrowser",
+    ):
         assert name in identity, name
     validator("cloud_activities").validate(
         {**KEYS, "eventTime": "2022-07-06T22:28:06Z", "productCode": "sct", "requestParameters": '{"a": 1}'}

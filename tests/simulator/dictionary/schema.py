@@ -25,6 +25,7 @@ ANY_TYPE = ["string", "number", "boolean", "array", "object", "null"]
 # The columns an analyst looks for first; the dictionary's order follows.
 LEADING = ("uuid", "eventTime", "eventTimeDT", "productCode")
 
+
 def event_time(stream: str) -> dict[str, Any]:
     """The replication key, typed as the dictionary has it for the stream (never null): epoch ms as a
     number, ISO text on CloudTrail records. Detections carry it as epoch ms (`EXTRA_API_FIELDS`)."""
