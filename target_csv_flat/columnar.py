@@ -254,11 +254,11 @@ class ChunkEncoder:
                 run.append(record)
                 continue
             if run:
-                parts.append(self._columns(run, self._levels(run)))  # type: ignore[arg-type]
+                parts.append(self._chunk(run))  # type: ignore[arg-type]  # plain records: never None
                 run = []
             parts.append(self._rows([record]))
         if run:
-            parts.append(self._columns(run, self._levels(run)))  # type: ignore[arg-type]
+            parts.append(self._chunk(run))  # type: ignore[arg-type]
         return "".join(parts)
 
     def encode_checked(self, records: list[dict]) -> str | None:
@@ -320,14 +320,6 @@ class ChunkEncoder:
                 if not all(map(keys.issubset, levels[index])):
                     return None
         return levels
-
-    def _columns(self, records: list[dict], levels: list[list[dict]], *, check: bool = False) -> str:
-        """The CSV text of plain `records`, by the path that suits how many columns each one fills."""
-        if self._sparse_suits(records):
-            text = self._sparse(levels, check=check)
-            assert text is not None  # plain records: every key is a column or a flattened object
-            return text
-        return self._dense(records, levels, check=check)
 
     def _sparse_suits(self, records: list[dict]) -> bool:
         """Whether the records fill few of the columns they use, in a layout wide enough to matter."""
