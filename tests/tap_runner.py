@@ -31,6 +31,17 @@ class TapRun:
         return [r["record"][key] for r in self.records if r["stream"] == stream]
 
 
+def run_console_script(tool: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``TOOL ARGS`` with none of the tool's own variables (``TAP_VISIONONE_*`` for tap-visionone), in
+    ``cwd`` (an empty folder: no .env is read)."""
+    prefix = tool.upper().replace("-", "_") + "_"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)}
+    return subprocess.run(
+        [str(BIN / tool), *args],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=60, check=False,
+    )  # fmt: skip
+
+
 def parse_messages(stdout: str) -> tuple[list[dict], list[dict]]:
     records, states = [], []
     for line in stdout.splitlines():

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.simulator import Simulator
-from tests.tap_runner import BIN, parse_messages, run_tap, tap_command
+from tests.tap_runner import parse_messages, run_tap, tap_command
+from tests.tap_runner import run_console_script as run_script
 
 START, END = "2024-10-01T00:00:00Z", "2024-10-04T00:00:00Z"
 # backoff from 1 ms: the retry tests are not about the wait
@@ -245,12 +246,7 @@ def test_a_429_without_retry_after_waits_out_the_rate_window(
 
 
 def run_console_script(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``tap-visionone ARGS`` with no TAP_VISIONONE_* variable, in an empty folder (no .env)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_VISIONONE_")}
-    return subprocess.run(
-        [str(BIN / "tap-visionone"), *args],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60, check=False,
-    )  # fmt: skip
+    return run_script("tap-visionone", tmp_path, *args)
 
 
 def test_discover_needs_no_key_but_a_sync_does(tmp_path: Path) -> None:

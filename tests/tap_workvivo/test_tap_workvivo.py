@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -13,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.simulator import Simulator
-from tests.tap_runner import ALL, BIN, TapRun, run_tap
+from tests.tap_runner import ALL, TapRun, run_tap
+from tests.tap_runner import run_console_script as run_script
 
 TOKEN, ORG = "wv-token-7f3a9c", "org-4242"
 
@@ -153,12 +153,7 @@ def test_a_very_busy_hour_is_split_among_the_workers(tmp_path: Path) -> None:
 
 
 def run_console_script(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``tap-workvivo ARGS`` with no TAP_WORKVIVO_* variable, in an empty folder (no .env)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_WORKVIVO_")}
-    return subprocess.run(
-        [str(BIN / "tap-workvivo"), *args],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60, check=False,
-    )  # fmt: skip
+    return run_script("tap-workvivo", tmp_path, *args)
 
 
 def test_discover_needs_no_credentials_but_a_sync_does(tmp_path: Path) -> None:
