@@ -22,6 +22,10 @@ pinned SDK no longer has one of them with the parameters used here. Why each one
   from its private helper modules): when no property is deselected, skip the SDK's walk over every
   property of every record that drops deselected ones (a third of the emitting thread's time on
   detections); otherwise the SDK's own method runs.
+- ``Stream._sync_records`` (pinned by its hash, `SDK_SYNC_RECORDS_SHA256`): when nothing between page
+  and message changes a record (`WindowedStreamHooks.passes_text`), a windowed stream yields each
+  record as the API's JSON text with only its keys parsed (`RawRecord`), and the message carries that
+  text as ``msgspec.Raw``: no decode and re-encode per record.
 - ``Stream._stream_version`` and ``Stream._write_activate_version_message``: full-table streams send
   ``ACTIVATE_VERSION`` after their last record (the SDK only sends it before the first, which makes a
   target drop the old rows before the new ones have arrived).
@@ -52,10 +56,13 @@ import os
 import time
 import typing as t
 
+import msgspec
 from singer_sdk import RESTStream, Stream
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.pagination import SinglePagePaginator
 from singer_sdk.plugin_base import PluginBase
@@ -64,6 +71,7 @@ from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
 from connector_kit.errors import SettingsError
+from connector_kit.packed_pages import RawRecord
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -97,6 +105,9 @@ PRIVATE_MEMBERS: tuple[tuple[type, str, tuple[str, ...] | None], ...] = (
     (Sink, "_remove_sdc_metadata_from_record", ("self", "record")),
     (Sink, "_after_process_record", ("self", "context")),
 )
+SDK_SYNC_RECORDS_SHA256 = "8928dc7f50e9bf57cc98734b30e3953b0e19007f85fe020a0c80ccdbcf5d329f"
+"""SHA-256 of the pinned SDK's ``Stream._sync_records`` source: the loop that carries a `RawRecord`
+from ``get_records`` to its message reads nothing of a record but what its brief holds."""
 SDK_RECORD_PATH_SHA256 = "08aaf4096e2d39e7c3826848feebbaac40fb7b3e67fe863576cde90e4e425dfc"
 """SHA-256 of the pinned SDK's ``Target._process_record_message`` source, which `IdentityMapRecords`
 follows step by step."""
@@ -162,13 +173,47 @@ class WindowedStreamHooks(Stream):
     def check_record(self, record: dict) -> None:
         """Raise if ``record`` must not be written (called after ``post_process``)."""
 
-    def _generate_record_messages(self, record: dict) -> t.Iterator[t.Any]:
-        """The SDK's, without its walk over every property of every record to drop deselected ones when
-        no property is deselected (a third of the emitting thread's time on wide records)."""
+    def passes_text(self) -> bool:
+        """Whether this sync's records may go out as the JSON text they arrived in (`RawRecord`).
+
+        True when nothing between page and message would change a record: every property selected,
+        no type conformance, ``post_process`` not overridden, one stream map and that the identity, no
+        partitions, no child streams, no BATCH files (which take the records yielded, not the
+        messages) and a msgspec writer (which writes `msgspec.Raw` as it is). The SDK's record loop
+        that carries the records there is pinned by its hash (`SDK_SYNC_RECORDS_SHA256`).
+        """
+        maps = self.stream_maps
+        return bool(
+            type(self).post_process is Stream.post_process
+            and self.TYPE_CONFORMANCE_LEVEL == TypeConformanceLevel.NONE
+            and self._all_selected()
+            and len(maps) == 1
+            and _is_identity(maps[0], maps[0].stream_alias)
+            and not self.partitions
+            and not self.child_streams
+            and not self.get_batch_config(self.config)
+            and isinstance(getattr(self._tap, "message_writer", None), MsgSpecWriter)
+        )
+
+    def _all_selected(self) -> bool:
         everything = getattr(self, "_everything_selected", None)
         if everything is None:
             everything = self._everything_selected = all(self.mask.values())
-        if not everything:
+        return everything
+
+    def _generate_record_messages(self, record: dict) -> t.Iterator[t.Any]:
+        """The SDK's, without its walk over every property of every record to drop deselected ones when
+        no property is deselected (a third of the emitting thread's time on wide records); a
+        `RawRecord` (see `passes_text`) goes out as its text."""
+        if record.__class__ is RawRecord:
+            yield RecordMessage(
+                stream=self.stream_maps[0].stream_alias,
+                record=msgspec.Raw(record.text),  # type: ignore[arg-type]
+                version=self._stream_version,
+                time_extracted=utc_now(),
+            )
+            return
+        if not self._all_selected():
             yield from super()._generate_record_messages(record)
             return
         record = conform_record_data_types(

@@ -16,7 +16,14 @@ from datetime import datetime, timedelta
 from connector_kit.errors import AuthError, WindowFailedError
 from connector_kit.memory import release_free_memory
 from connector_kit.ordered_fetch import Split, fetch_in_order
-from connector_kit.packed_pages import LOOSE_PAGE, EncodedPage, PackedPage, decode_record, encode_page
+from connector_kit.packed_pages import (
+    LOOSE_PAGE,
+    EncodedPage,
+    PackedPage,
+    RawRecord,
+    decode_record,
+    encode_page,
+)
 from connector_kit.progress import Progress
 from connector_kit.sdk_adapter import WindowedStreamHooks, request_pages, write_state
 from connector_kit.sync_settings import duration_text
@@ -179,15 +186,21 @@ class TimeWindowedStream(WindowedStreamHooks, ThrottledStream):
             fatal=(AuthError,),
             on_split=on_split,
         )
+        as_text = self.passes_text()
         for window, pages in done:
             order = sorted((key, p, i) for p, page in enumerate(pages) for i, key in enumerate(page.keys))
             lines = [page.lines() for page in pages]
+            briefs = [page.briefs for page in pages]
             del pages
             self._emitting = window
-            for _, p, i in order:
-                yield decode_record(lines[p][i])
+            if as_text:
+                for _, p, i in order:
+                    yield RawRecord(briefs[p][i], lines[p][i])
+            else:
+                for _, p, i in order:
+                    yield decode_record(lines[p][i])
             count = len(order)
-            del lines, order
+            del lines, briefs, order
             self._complete_window(context, window)
             release_free_memory()
             self.logger.debug("%s: window %s complete, %d records", self.name, window, count)

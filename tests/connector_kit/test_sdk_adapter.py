@@ -144,6 +144,68 @@ def test_a_deselected_property_is_still_dropped() -> None:
     assert ours == _messages(stream, Stream._generate_record_messages)
 
 
+def test_the_pinned_sdks_record_loop_is_the_one_raw_records_pass_through() -> None:
+    """A `RawRecord` holds only its brief as a dict: a new SDK whose record loop reads or writes more of
+    a record must be read again before this hash is updated."""
+    import hashlib
+
+    source = inspect.getsource(Stream._sync_records)
+    assert hashlib.sha256(source.encode()).hexdigest() == sdk_adapter.SDK_SYNC_RECORDS_SHA256
+
+
+def _stream(config: dict | None = None, catalog: dict | None = None, name: str = "detections") -> Stream:
+    settings = {
+        "api_key": "adapter-key",
+        "start_date": "2024-10-01",
+        "end_date": "2024-10-02",
+        **(config or {}),
+    }
+    return TapVisionOne(config=settings, catalog=catalog, validate_config=True).streams[name]
+
+
+def test_records_pass_as_text_only_when_nothing_would_change_them() -> None:
+    assert _stream().passes_text()
+    catalog = _tap().catalog_dict
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if entry["tap_stream_id"] == "detections" and item["breadcrumb"] == ["properties", "severity"]:
+                item["metadata"]["selected"] = False
+    assert not _stream(catalog=catalog).passes_text()  # a deselected property must be dropped
+    assert not _stream({"stream_maps": {"detections": {"extra": "1"}}}).passes_text()
+    assert not _stream({"stream_maps": {"detections": {"severity": "__NULL__"}}}).passes_text()
+    assert not _stream({"flattening_enabled": True, "flattening_max_depth": 1}).passes_text()
+    assert not _stream(name="audit_logs").passes_text()  # its post_process changes records
+    assert not _stream({"batch_config": BATCH_CONFIG}).passes_text()  # BATCH files take the records
+
+
+BATCH_CONFIG = {"encoding": {"format": "jsonl"}, "storage": {"root": "file:///tmp"}}
+
+
+def test_a_raw_record_goes_out_as_its_text_with_the_sdks_message_fields() -> None:
+    import io
+    import json
+    from contextlib import redirect_stdout
+
+    from connector_kit.message_writer import BufferedMsgSpecWriter
+    from connector_kit.packed_pages import RawRecord
+
+    stream = _stream()
+    text = json.dumps(RECORD, indent=None, ensure_ascii=True).encode()  # \u escapes, spaces: kept
+    ours = list(stream._generate_record_messages(RawRecord({"uuid": "d-1"}, text)))
+    sdks = list(Stream._generate_record_messages(stream, dict(RECORD)))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        writer = BufferedMsgSpecWriter()
+        for message in ours + sdks:
+            writer.write_message(message)
+        writer.write_pending()
+    raw_line, sdk_line = out.getvalue().splitlines()
+    assert text in raw_line.encode()  # the text itself, not a re-encoding
+    raw, sdk = json.loads(raw_line), json.loads(sdk_line)
+    assert raw.pop("time_extracted") and sdk.pop("time_extracted")
+    assert raw == sdk
+
+
 # -- the record path of a target ---------------------------------------------------------------------
 
 
