@@ -13,7 +13,9 @@ the CSV it left.
 `--memory-records 1000000` then runs target-csv-flat alone on that many records (a second generated
 file, about 2 GB; `--flat-only` skips the comparison first) to show that its peak RSS stays flat as
 the input grows: rows are streamed to disk, never held. It also prints the rate after start-up (the
-run's time less that of a one-record run) and the bytes written to disk against the final CSV size.
+run's time less that of a one-record run), the same rate of the SDK floor (`sdk_floor_target.py`: a
+Singer SDK target that discards every record and validates nothing) on the same file, and the bytes
+written to disk against the final CSV size.
 meltanolabs-target-csv is not run at that size: at its measured rate it would take far too long
 (the estimate is printed).
 """
@@ -236,8 +238,10 @@ def count_rows(folder: Path) -> int:
     return rows
 
 
-def run_target(executable: str, config: dict, folder: Path, messages: Path, log: Path) -> Run:
-    """Run one target on `messages` as stdin; time it and read its own peak RSS via wait4."""
+def run_target(executable: str | list[str], config: dict, folder: Path, messages: Path, log: Path) -> Run:
+    """Run one target (a console script's name, or a command) on `messages` as stdin; time it and read
+    its own peak RSS via wait4."""
+    command = executable if isinstance(executable, list) else [str(BIN / executable)]
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     config_path = folder.with_suffix(".config.json")
@@ -245,7 +249,7 @@ def run_target(executable: str, config: dict, folder: Path, messages: Path, log:
     with messages.open("rb") as stdin, log.open("wb") as stderr:
         began = time.perf_counter()
         proc = subprocess.Popen(
-            [str(BIN / executable), "--config", str(config_path)],
+            [*command, "--config", str(config_path)],
             stdin=stdin,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -254,7 +258,7 @@ def run_target(executable: str, config: dict, folder: Path, messages: Path, log:
         elapsed = time.perf_counter() - began
         proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
-        sys.exit(f"{executable} failed with exit code {proc.returncode}; see {log}")
+        sys.exit(f"{' '.join(command)} failed with exit code {proc.returncode}; see {log}")
     csv_bytes = sum(p.stat().st_size for p in folder.glob("*.csv"))
     return Run(elapsed, usage.ru_maxrss, count_rows(folder), usage.ru_oublock * 512, csv_bytes)
 
@@ -290,6 +294,30 @@ def flat_alone(records: int, seed: int, name: str) -> Run:
     return run
 
 
+FLOOR_TARGET = [sys.executable, str(Path(__file__).resolve().parent / "sdk_floor_target.py")]
+
+
+def floor_alone(records: int, seed: int) -> float:
+    """Seconds the SDK floor target (`sdk_floor_target.py`) takes on `records` records."""
+    folder = WORK / "out-sdk-floor"
+    run = run_target(FLOOR_TARGET, {}, folder, messages_file(records, seed), WORK / "sdk-floor.log")
+    shutil.rmtree(folder, ignore_errors=True)
+    return run.seconds
+
+
+def decode_seconds(records: int, seed: int) -> float:
+    """Seconds to read the input and decode each line with msgspec into dicts, in this process: the
+    least any Python target does with a message before its record is of use."""
+    import msgspec
+
+    decode = msgspec.json.Decoder().decode
+    began = time.perf_counter()
+    with messages_file(records, seed).open("rb", buffering=1 << 20) as lines:
+        for line in lines:
+            decode(line)
+    return time.perf_counter() - began
+
+
 def startup_seconds(seed: int) -> float:
     """target-csv-flat's wall clock on an input of one record: its start-up and shut-down cost."""
     return flat_alone(1, seed, "startup").seconds
@@ -305,10 +333,16 @@ def memory_run(records: int, seed: int, melt_rate: float | None) -> None:
         f"\n{records:,} records, target-csv-flat alone (default settings): {run.seconds:.1f}s, "
         f"{run.rows / run.seconds:,.0f} rows/s, peak RSS {run.max_rss_kib / 1024:.1f} MiB"
     )
+    rate = run.rows / max(run.seconds - startup, 1e-9)
+    print(f"after start-up ({startup:.2f}s on one record): {rate:,.0f} rows/s")
+    floor = records / max(floor_alone(records, seed) - floor_alone(1, seed), 1e-9)
     print(
-        f"after start-up ({startup:.2f}s on one record): "
-        f"{run.rows / max(run.seconds - startup, 1e-9):,.0f} rows/s"
+        f"SDK floor after start-up (a Singer SDK target that discards every record, validating "
+        f"nothing: sdk_floor_target.py): {floor:,.0f} records/s; target-csv-flat / floor = "
+        f"{rate / floor:.2f}"
     )
+    decoded = records / decode_seconds(records, seed)
+    print(f"decoding the lines alone (msgspec, into dicts, nothing else): {decoded:,.0f} records/s")
     print(
         f"bytes written to disk / final CSV size = {run.written / 1e6:,.0f} MB / "
         f"{run.csv_bytes / 1e6:,.0f} MB = {run.write_ratio:.2f}"
