@@ -1,4 +1,5 @@
-"""Pages of records waiting for their window's turn, kept as JSON lines (compressed once many wait).
+"""Pages of records waiting for their window's turn, kept as each record's JSON text (compressed once
+many wait).
 
 A page's records are kept as one JSON text each, never as dicts: a detection takes ~6.6 KB as a dict
 and ~2.7 KB as JSON. Pages parsed from an API answer keep each record's text exactly as the API sent it
@@ -53,22 +54,28 @@ UNCOMPRESSED = _Budget(UNCOMPRESSED_BUDGET)
 
 
 class PackedPage:
-    """A page of records waiting for its window's turn: JSON lines, zlib-compressed unless the page
-    fits in `UNCOMPRESSED_BUDGET` (its share is given back when the page is dropped)."""
+    """A page of records waiting for its window's turn: each record's JSON text, kept as a list while
+    the page fits in `UNCOMPRESSED_BUDGET` (its share is given back when the page is dropped), else
+    as JSON lines, zlib-compressed."""
 
     __slots__ = ("_held", "blob", "briefs", "keys")
 
-    def __init__(self, keys: list[tuple], briefs: list[dict], blob: bytes, held: int = 0) -> None:
+    def __init__(self, keys: list[tuple], briefs: list[dict], blob: bytes | list, held: int = 0) -> None:
         self.keys = keys  # each record's sort key, in page order
         self.briefs = briefs  # each record's primary keys and replication key, for checks and errors
-        self.blob = blob  # the JSON lines, compressed unless ``held`` (their size, taken from the budget)
+        self.blob = (
+            blob  # the records' texts if ``held`` (their size, taken from the budget), else compressed lines
+        )
         self._held = held
 
-    def lines(self) -> list[bytes]:
-        """The records' JSON texts (bytes: `decode_record` and ``json.loads`` read UTF-8 as such)."""
+    def lines(self) -> list[bytes | msgspec.Raw]:
+        """The records' JSON texts (bytes or `msgspec.Raw`: `decode_record` and ``msgspec.Raw`` read
+        both; neither holds a raw newline)."""
         if not self.keys:
             return []
-        return (self.blob if self._held else zlib.decompress(self.blob)).split(b"\n")
+        if self._held:
+            return self.blob  # type: ignore[return-value]
+        return zlib.decompress(self.blob).split(b"\n")  # type: ignore[arg-type]
 
     def __del__(self) -> None:
         if self._held:
@@ -77,18 +84,19 @@ class PackedPage:
 
 
 class EncodedPage(t.NamedTuple):
-    """A `PackedPage` before compression (JSON lines, so the dicts can go; zlib then runs without the GIL)."""
+    """A `PackedPage` before it waits: each record's JSON text, without a raw newline (so the dicts
+    can go; zlib, if the budget is spent, then runs without the GIL)."""
 
     keys: list[tuple]
     briefs: list[dict]
-    text: bytes
+    texts: list[bytes | msgspec.Raw]
 
     def compressed(self) -> PackedPage:
         """The page as it waits: as is while `UNCOMPRESSED_BUDGET` lasts, else compressed."""
-        size = len(self.text)
+        size = sum(map(len, map(memoryview, self.texts)))
         if size and UNCOMPRESSED.take(size):
-            return PackedPage(self.keys, self.briefs, self.text, size)
-        return PackedPage(self.keys, self.briefs, zlib.compress(self.text, 1))
+            return PackedPage(self.keys, self.briefs, self.texts, size)
+        return PackedPage(self.keys, self.briefs, zlib.compress(b"\n".join(self.texts), 1))
 
 
 class RawRecord(dict):
@@ -102,18 +110,18 @@ class RawRecord(dict):
 
     __slots__ = ("text",)
 
-    def __init__(self, brief: dict, text: bytes) -> None:
+    def __init__(self, brief: dict, text: bytes | msgspec.Raw) -> None:
         super().__init__(brief)
         self.text = text
 
 
-def decode_record(line: str | bytes) -> dict:
+def decode_record(line: str | bytes | msgspec.Raw) -> dict:
     """A line of `PackedPage.lines` back as a dict: msgspec, about twice as fast as ``json.loads``
     (which reads what msgspec refuses: a NaN the standard encoder wrote)."""
     try:
         return _DECODE.decode(line)
     except msgspec.DecodeError:
-        return json.loads(line)
+        return json.loads(line if isinstance(line, str | bytes) else bytes(line))
 
 
 def _line(record: dict) -> bytes:
@@ -132,7 +140,7 @@ def encode_page(
     return EncodedPage(
         [sort_key(record) for record in records],
         [{name: record.get(name) for name in brief_names} for record in records],
-        b"\n".join(_line(record) for record in records),
+        [_line(record) for record in records],
     )
 
 
@@ -145,13 +153,18 @@ def _brief_decoder(names: tuple[str, ...]) -> msgspec.json.Decoder:
 
 
 def encode_raw_page(
-    items: t.Sequence[msgspec.Raw], sort_key: t.Callable[[dict], tuple], brief_names: t.Sequence[str]
+    items: t.Sequence[msgspec.Raw],
+    sort_key: t.Callable[[dict], tuple],
+    brief_names: t.Sequence[str],
+    *,
+    newlines: bool = True,
 ) -> EncodedPage:
-    """A page's items as JSON lines straight from the API's text (`json_body.json_body_items`).
+    """A page's items as each one's JSON text straight from the API's (`json_body.json_body_items`).
 
     Only ``brief_names`` are decoded, for the sort key and the brief; ``sort_key`` must read nothing
-    else. An item that is not an object is dropped, as dict pages drop it. Whitespace the API put
-    inside an item is removed where it holds a newline, so that lines still split records.
+    else. An item that is not an object is dropped, as dict pages drop it. ``newlines``: whether the
+    body may hold a newline (False when the caller saw none); an item holding one is re-written
+    without whitespace, since a record's text must fit on one line.
     """
     names = tuple(dict.fromkeys(brief_names))
     decoder = _brief_decoder(names)
@@ -167,7 +180,9 @@ def encode_raw_page(
         keys.append(sort_key(brief))
         briefs.append(brief)
         kept.append(item)
-    text = b"\n".join(kept)
-    if text.count(b"\n") != max(len(kept) - 1, 0):
-        text = b"\n".join(msgspec.json.format(bytes(item), indent=0) for item in kept)
-    return EncodedPage(keys, briefs, text)
+    if newlines:
+        kept = [
+            msgspec.Raw(msgspec.json.format(bytes(item), indent=0)) if b"\n" in bytes(item) else item
+            for item in kept
+        ]
+    return EncodedPage(keys, briefs, kept)

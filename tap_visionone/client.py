@@ -250,11 +250,12 @@ class WindowedStream(TimeWindowedStream, VisionOneStream):
     def encode_items(self, response: requests.Response) -> EncodedPage | None:
         """The page's items packed straight from the API's text (`encode_raw_page`): a record is
         parsed into a dict once, when its window's turn comes, instead of here and again then."""
+        newlines = b"\n" in response.content  # compact bodies (the API's) need no item re-written
         items = json_body_items(response)
         if items is None:  # no list of items, or a body msgspec cannot take: the standard way
             return super().encode_items(response)
         names = [*self.primary_keys, *([self.replication_key] if self.replication_key else [])]
-        return encode_raw_page(items, self.sort_key, names)
+        return encode_raw_page(items, self.sort_key, names, newlines=newlines)
 
 
 class FullTableStream(VisionOneStream):
