@@ -35,6 +35,7 @@ install: ensure-uv
 
 lint: install
 	$(UV) run ruff check .
+	$(UV) run ruff format --check .
 
 # The junit file and .reliability/figures.json let `python -m tests.reliability.report` write
 # RELIABILITY.md from a CI run too. The test files run on one more pytest-xdist worker than there are
@@ -43,6 +44,7 @@ lint: install
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: install ensure-postgres
 	$(UV) run ruff check .
+	$(UV) run ruff format --check .
 	@mkdir -p .reliability
 	$(UV) run pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --junitxml .reliability/junit.xml
 
