@@ -63,9 +63,8 @@ class PackedPage:
     def __init__(self, keys: list[tuple], briefs: list[dict], blob: bytes | list, held: int = 0) -> None:
         self.keys = keys  # each record's sort key, in page order
         self.briefs = briefs  # each record's primary keys and replication key, for checks and errors
-        self.blob = (
-            blob  # the records' texts if ``held`` (their size, taken from the budget), else compressed lines
-        )
+        # The records' texts if ``held`` (their size, taken from the budget), else compressed lines.
+        self.blob = blob
         self._held = held
 
     def lines(self) -> list[bytes | msgspec.Raw]:
@@ -180,9 +179,10 @@ def encode_raw_page(
         keys.append(sort_key(brief))
         briefs.append(brief)
         kept.append(item)
-    if newlines:
-        kept = [
-            msgspec.Raw(msgspec.json.format(bytes(item), indent=0)) if b"\n" in bytes(item) else item
-            for item in kept
-        ]
-    return EncodedPage(keys, briefs, kept)
+    return EncodedPage(keys, briefs, [_one_line(item) for item in kept] if newlines else kept)
+
+
+def _one_line(item: msgspec.Raw) -> msgspec.Raw:
+    """``item``, re-written without whitespace if it holds a newline."""
+    text = bytes(item)
+    return msgspec.Raw(msgspec.json.format(text, indent=0)) if b"\n" in text else item

@@ -196,6 +196,7 @@ class WindowedStreamHooks(Stream):
         )
 
     def _all_selected(self) -> bool:
+        """Whether no property is deselected (decided once: the selection is fixed for a sync)."""
         everything = getattr(self, "_everything_selected", None)
         if everything is None:
             everything = self._everything_selected = all(self.mask.values())
