@@ -16,7 +16,12 @@ Measured in one run, best of ``--repeat``:
 - tap-visionone alone: the real console script (detections only, page_size 5000, max_workers 4, no
   rate limit) with stdout to a file, its RECORD lines counted; start-up included;
 - the pipeline: ``tap-visionone | target-csv-flat`` (the target's defaults) into a temporary folder,
-  its CSV rows counted.
+  its CSV rows counted;
+- the floor pipeline: the floor writing to a pipe into ``sdk_floor_target.py`` (a Singer SDK target
+  that reads every message and discards every record): what a plain tap and a Singer SDK target
+  spend on the same answers before any CSV work, on this machine at this moment. Its rate says how
+  fast the machine is in that run (on a shared 2-core machine it moves by a quarter from hour to
+  hour); the pipeline's time is printed against it.
 
 Prints seconds, records/s, CPU seconds, tap/floor (wall and CPU: on a shared machine the CPU ratio is
 the steadier one), the tap's peak RSS over all runs, and the requests the tap sent against the pages
@@ -32,6 +37,7 @@ import csv
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -230,17 +236,32 @@ def server_stats(base: str) -> dict:
 # -- the floor -------------------------------------------------------------------------------------
 
 
-def floor_run(base: str, paths: list[str], out_path: Path) -> tuple[float, float, int]:
+FLOOR_SCHEMA = {
+    "type": "SCHEMA",
+    "stream": STREAM,
+    "schema": {"type": "object", "properties": {"uuid": {"type": "string"}}},
+    "key_properties": ["uuid"],
+}
+
+
+def floor_run(base: str, paths: list[str], out_path: Path | None) -> tuple[float, float, int]:
     """``paths`` fetched on 4 threads with requests, each body json.loads-ed, one json.dumps RECORD line
-    per record written (buffered, one write per page), in the tap's request order: seconds, CPU seconds
-    (this process), records."""
+    per record written (buffered, one write per page; after a SCHEMA line, so that a target can read
+    it), in the tap's request order, to ``out_path`` or standard output: seconds, CPU seconds (this
+    process), records."""
     import requests
 
     local = threading.local()
     lock = threading.Lock()
     count = 0
 
-    with out_path.open("w", encoding="utf-8", buffering=1 << 20) as out:
+    opened = (
+        out_path.open("w", encoding="utf-8", buffering=1 << 20)
+        if out_path is not None
+        else open(sys.stdout.fileno(), "w", encoding="utf-8", buffering=1 << 20, closefd=False)  # noqa: SIM115
+    )
+    with opened as out:
+        out.write(json.dumps(FLOOR_SCHEMA) + "\n")
 
         def fetch(path: str) -> None:
             nonlocal count
@@ -273,6 +294,36 @@ def floor_process(base: str, paths: list[str], out_path: Path) -> tuple[float, f
     command = [sys.executable, __file__, "--floor", base, str(listed), str(out_path)]
     seconds, cpu, records = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
     return seconds, cpu, records
+
+
+def floor_pipeline_run(base: str, paths: list[str]) -> tuple[float, int]:
+    """The floor piped into the SDK floor target (`sdk_floor_target.py`: a Singer SDK target that reads
+    every message and discards every record): the least any tap | SDK target pipeline does with the
+    same answers. Seconds, and the records the target says it read."""
+    listed = WORK / "floor-paths.json"
+    listed.write_text(json.dumps(paths))
+    config = WORK / "floor-target.json"
+    config.write_text("{}")
+    floor_target = Path(__file__).resolve().parent / "sdk_floor_target.py"
+    with (WORK / "floor-pipeline.log").open("wb") as log:
+        began = time.perf_counter()
+        floor = subprocess.Popen(
+            [sys.executable, __file__, "--floor", base, str(listed), "-"], stdout=subprocess.PIPE, stderr=log
+        )
+        target = subprocess.run(
+            [sys.executable, str(floor_target), "--config", str(config)],
+            stdin=floor.stdout,
+            capture_output=True,
+            check=False,
+        )
+        assert floor.stdout is not None
+        floor.stdout.close()
+        floor.wait()
+        elapsed = time.perf_counter() - began
+    read = re.search(rb"\b(\d+) records\b", target.stderr)
+    if floor.returncode or target.returncode or read is None:
+        sys.exit(f"the floor pipeline failed:\n{target.stderr.decode(errors='replace')[-2000:]}")
+    return elapsed, int(read.group(1))
 
 
 # -- the tap and the pipeline ----------------------------------------------------------------------
@@ -384,9 +435,10 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.ready)
         return
-    if args.floor:
+    if args.floor:  # OUT "-": records to standard output (a pipe), the figures to standard error
         base, paths, out = args.floor
-        print(json.dumps(floor_run(base, json.loads(Path(paths).read_text()), Path(out))))
+        figures = floor_run(base, json.loads(Path(paths).read_text()), None if out == "-" else Path(out))
+        print(json.dumps(figures), file=sys.stderr if out == "-" else sys.stdout)
         return
 
     records_path = records_file(args.records, args.seed)
@@ -400,6 +452,7 @@ def main() -> None:
         tap_best: tuple[float, float, float, int] | None = None
         floor_best: tuple[float, float, int] | None = None
         pipe_best: tuple[float, dict[str, float], int] | None = None
+        floor_pipe_best: tuple[float, int] | None = None
         requests_sent: list[str] = []
         peak_rss = 0.0  # the largest of every run, not only the fastest one's
         built: list[tuple[int, float]] = []
@@ -420,6 +473,10 @@ def main() -> None:
                 server_stats(base)
                 if pipe_best is None or pipe[0] < pipe_best[0]:
                     pipe_best = pipe
+                floor_pipe = floor_pipeline_run(base, requests_sent)
+                server_stats(base)
+                if floor_pipe_best is None or floor_pipe[0] < floor_pipe_best[0]:
+                    floor_pipe_best = floor_pipe
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -500,6 +557,23 @@ def main() -> None:
         )
         if rows != expected:
             failed.append(f"the CSV holds {rows} rows, not {expected}")
+    if floor_pipe_best is not None and pipe_best is not None:
+        floor_pipe_s, floor_pipe_records = floor_pipe_best
+        figures["floor_pipeline"] = {
+            "seconds": round(floor_pipe_s, 2),
+            "records": floor_pipe_records,
+            "records_per_s": round(floor_pipe_records / floor_pipe_s),
+        }
+        print(
+            f"  floor | SDK floor target                    {floor_pipe_s:7.2f} s  "
+            f"{floor_pipe_records / floor_pipe_s:9,.0f} records/s  (the least a tap | SDK target does)"
+        )
+        print(
+            f"  pipeline / that floor                       {pipe_best[0] / floor_pipe_s:7.2f}x  "
+            "(time; the CSV target flattens, checks and writes 545 columns, the floor target nothing)"
+        )
+        if floor_pipe_records != expected:
+            failed.append(f"the floor target read {floor_pipe_records} records, not {expected}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     if failed:
