@@ -65,6 +65,8 @@ if t.TYPE_CHECKING:
 
 BATCH_SIZE = 100_000
 CHUNK_ROWS = 512
+NAMED_EXTRAS = 10
+"""Undeclared fields a warning names; the rest are counted (all are in the debug log)."""
 """Records turned into CSV text at once: enough to spread the per-column work, small in memory."""
 _NUMBERS = frozenset({int, float, decimal.Decimal})
 
@@ -455,13 +457,21 @@ class CsvSink(RecordChecks, BatchSink):
         return OutputError(f"cannot write {self.file}: {exc.strerror or exc}")
 
     def _warn_extras(self, names: list[str]) -> None:
+        """One warning per new set of undeclared fields, naming at most `NAMED_EXTRAS` of them (a
+        source with dozens of extra fields would otherwise print lines thousands of characters long);
+        the whole list goes to the debug log."""
         new = [n for n in names if n not in self._warned_extras]
         if new:
             self._warned_extras.update(new)
+            shown = ", ".join(repr(n) for n in new[:NAMED_EXTRAS])
+            more = f" and {len(new) - NAMED_EXTRAS} more" if len(new) > NAMED_EXTRAS else ""
             self.logger.warning(
-                "Stream '%s': field%s %s not in the schema; kept as JSON in the %s column",
+                "Stream '%s': field%s %s%s not in the schema; kept as JSON in the %s column",
                 self.stream_name,
                 "s" if len(new) > 1 else "",
-                ", ".join(repr(n) for n in new),
+                shown,
+                more,
                 self.extra_name,
             )
+            if more:
+                self.logger.debug("Stream '%s': every such field: %s", self.stream_name, ", ".join(new))

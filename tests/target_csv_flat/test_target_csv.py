@@ -189,6 +189,21 @@ def test_undeclared_fields_are_kept_in_extra_with_one_warning(
     assert "'policy__owner'" in warnings[1]
 
 
+def test_a_warning_names_at_most_ten_undeclared_fields_and_counts_the_rest(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    extras = {f"extra{n:02d}": n for n in range(25)}
+    with caplog.at_level(logging.DEBUG):
+        run(tmp_path, messages("detections", [detection(1, **extras)]))
+    assert json.loads(rows_as_dicts(tmp_path / "detections.csv")[0]["_extra"]) == extras
+    (warning,) = [
+        r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "schema" in r.getMessage()
+    ]
+    assert "'extra00'" in warning and "'extra09'" in warning and "'extra10'" not in warning
+    assert "and 15 more not in the schema" in warning
+    assert any("extra24" in r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG)
+
+
 def test_state_is_emitted_after_rows_are_in_the_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     run(tmp_path, messages("detections", [detection(1)], state=42))
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"bookmarks": {"detections": 42}}
