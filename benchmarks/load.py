@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.pipeline import start_pipeline, started, wait_child
+from benchmarks.pipeline import running_pipeline, started, wait_child
 from tests.tap_runner import discovered_catalog, select_streams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -170,20 +170,15 @@ def main() -> None:
                 }
             )
         )
-        with (
-            (WORK / "tap.log").open("wb") as tap_log,
-            (WORK / "target.log").open("wb") as target_log,
-            (WORK / "state.jsonl").open("wb") as state_out,
-        ):
-            sim_cpu_before = cpu_seconds(sim.pid)
-            began = time.perf_counter()
-            tap, target = start_pipeline(
-                ["--config", str(tap_config), "--catalog", str(catalog_path)],
-                target_config,
-                tap_log=tap_log,
-                target_log=target_log,
-                state_out=state_out,
-            )
+        sim_cpu_before = cpu_seconds(sim.pid)
+        began = time.perf_counter()
+        with running_pipeline(
+            ["--config", str(tap_config), "--catalog", str(catalog_path)],
+            target_config,
+            tap_log=WORK / "tap.log",
+            target_log=WORK / "target.log",
+            state_out=WORK / "state.jsonl",
+        ) as (tap, target):
             sampler = Sampler({"tap": tap.pid, "target": target.pid, "simulator": sim.pid})
             sampler.start()
             tap_cpu, tap_kib = wait_child(tap)

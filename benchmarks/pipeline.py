@@ -3,6 +3,7 @@ a finished child process cost (its own rusage, not the benchmark's)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -25,20 +26,26 @@ def wait_child(proc: subprocess.Popen) -> ChildUsage:
     return ChildUsage(usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
 
 
-def start_pipeline(
-    tap_args: list[str], target_config: Path, *, tap_log: t.IO, target_log: t.IO, state_out: t.IO
-) -> tuple[subprocess.Popen, subprocess.Popen]:
-    """Start ``tap-visionone <tap_args> | target-csv-flat --config <target_config>``, as Meltano runs them."""
-    tap = subprocess.Popen([str(BIN / "tap-visionone"), *tap_args], stdout=subprocess.PIPE, stderr=tap_log)
-    target = subprocess.Popen(
-        [str(BIN / "target-csv-flat"), "--config", str(target_config)],
-        stdin=tap.stdout,
-        stdout=state_out,
-        stderr=target_log,
-    )
-    assert tap.stdout is not None
-    tap.stdout.close()  # the target holds the only read end: it sees EOF when the tap exits
-    return tap, target
+@contextlib.contextmanager
+def running_pipeline(
+    tap_args: list[str], target_config: Path, *, tap_log: Path, target_log: Path, state_out: Path
+) -> t.Iterator[tuple[subprocess.Popen, subprocess.Popen]]:
+    """``tap-visionone <tap_args> | target-csv-flat --config <target_config>``, as Meltano runs them,
+    with each one's standard error in its log file and the target's STATE lines in ``state_out``
+    (the files stay open while the pipeline runs)."""
+    with tap_log.open("wb") as tap_err, target_log.open("wb") as target_err, state_out.open("wb") as states:
+        tap = subprocess.Popen(
+            [str(BIN / "tap-visionone"), *tap_args], stdout=subprocess.PIPE, stderr=tap_err
+        )
+        target = subprocess.Popen(
+            [str(BIN / "target-csv-flat"), "--config", str(target_config)],
+            stdin=tap.stdout,
+            stdout=states,
+            stderr=target_err,
+        )
+        assert tap.stdout is not None
+        tap.stdout.close()  # the target holds the only read end: it sees EOF when the tap exits
+        yield tap, target
 
 
 def started(

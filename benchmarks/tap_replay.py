@@ -51,7 +51,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.pipeline import BIN, start_pipeline, started, wait_child
+from benchmarks.pipeline import BIN, running_pipeline, started, wait_child
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(__file__).resolve().parent / ".work" / "replay"
@@ -389,25 +389,21 @@ def pipeline_run(config: Path, catalog: Path) -> tuple[float, dict[str, float], 
         target_config = Path(folder) / "target.json"
         out_dir = Path(folder) / "out"
         target_config.write_text(json.dumps({"output_path": str(out_dir)}))
-        with (
-            (WORK / "pipeline-tap.log").open("wb") as tap_log,
-            (WORK / "pipeline-target.log").open("wb") as target_log,
-            (Path(folder) / "state.jsonl").open("wb") as state_out,
-        ):
-            began = time.perf_counter()
-            tap, target = start_pipeline(
-                ["--config", str(config), "--catalog", str(catalog)],
-                target_config,
-                tap_log=tap_log,
-                target_log=target_log,
-                state_out=state_out,
-            )
+        tap_log, target_log = WORK / "pipeline-tap.log", WORK / "pipeline-target.log"
+        began = time.perf_counter()
+        with running_pipeline(
+            ["--config", str(config), "--catalog", str(catalog)],
+            target_config,
+            tap_log=tap_log,
+            target_log=target_log,
+            state_out=Path(folder) / "state.jsonl",
+        ) as (tap, target):
             tap_cpu = wait_child(tap).cpu_s
             target_cpu = wait_child(target).cpu_s
             elapsed = time.perf_counter() - began
         for name, proc, log in (
-            ("tap-visionone", tap, tap_log.name),
-            ("target-csv-flat", target, target_log.name),
+            ("tap-visionone", tap, tap_log),
+            ("target-csv-flat", target, target_log),
         ):
             if proc.returncode != 0:
                 tail = Path(log).read_text(errors="replace").strip().splitlines()[-5:]
